@@ -1,0 +1,529 @@
+/* diagnosis.c - rules that turn evidence into findings (diagnosis.h). */
+#include "diagnosis.h"
+
+#include "trap.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REPORTED_MAX 64
+
+struct gc_diagnosis {
+    /* keys "id|tensor" already reported */
+    char reported[REPORTED_MAX][80];
+    size_t reported_count;
+    /* the training windows, newest last */
+    double window_mean[GC_DRIFT_WINDOWS + 1];
+    size_t window_step[GC_DRIFT_WINDOWS + 1];
+    size_t windows;
+    bool drift_seen;
+    double drift_rate;          /* logit units per step */
+    double drift_forecast;      /* step where exp leaves double's range */
+};
+
+gc_diagnosis *gc_diagnosis_alloc(void)
+{
+    return calloc(1, sizeof(gc_diagnosis));
+}
+
+void gc_diagnosis_free(gc_diagnosis *d)
+{
+    free(d);
+}
+
+/* ---- bookkeeping --------------------------------------------------------- */
+
+static bool seen(const gc_diagnosis *d, const char *id, const char *what)
+{
+    char key[80];
+    snprintf(key, sizeof key, "%s|%s", id, what);
+    for (size_t i = 0; i < d->reported_count; i++)
+        if (strcmp(d->reported[i], key) == 0)
+            return true;
+    return false;
+}
+
+static void remember(gc_diagnosis *d, const char *id, const char *what)
+{
+    if (d->reported_count < REPORTED_MAX)
+        snprintf(d->reported[d->reported_count++], 80, "%s|%s", id, what);
+}
+
+bool gc_diagnosis_reported(const gc_diagnosis *d, const char *id)
+{
+    size_t n = strlen(id);
+    for (size_t i = 0; i < d->reported_count; i++)
+        if (strncmp(d->reported[i], id, n) == 0 && d->reported[i][n] == '|')
+            return true;
+    return false;
+}
+
+static void evidence(gc_finding_event *f, const char *name, double value)
+{
+    if (f->evidence_count >= GC_EVIDENCE_MAX)
+        return;
+    gc_evidence *e = &f->evidence[f->evidence_count++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->value = value;
+}
+
+static void text(char *dst, size_t size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void text(char *dst, size_t size, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(dst, size, format, args);
+    va_end(args);
+}
+
+/* Starts a finding unless (id, what) was reported; returns NULL then or
+ * when out is full. */
+static gc_finding_event *begin(gc_diagnosis *d, const char *id,
+                               const char *what, gc_severity severity,
+                               size_t step, size_t layer,
+                               gc_finding_event *out, size_t *n, size_t max)
+{
+    if (*n >= max || seen(d, id, what))
+        return NULL;
+    remember(d, id, what);
+    gc_finding_event *f = &out[(*n)++];
+    memset(f, 0, sizeof *f);
+    snprintf(f->id, sizeof f->id, "%s", id);
+    f->severity = severity;
+    f->step = step;
+    f->layer = layer;
+    return f;
+}
+
+/* ---- full check: softmax Jacobian and localisation ----------------------- */
+
+static bool rows_look_like_softmax(const double *a, size_t rows, size_t k)
+{
+    if (a == NULL || k < 2)
+        return false;
+    for (size_t r = 0; r < rows; r++) {
+        double sum = 0.0;
+        for (size_t i = 0; i < k; i++) {
+            double v = a[r * k + i];
+            if (!(v >= 0.0 && v <= 1.0))
+                return false;
+            sum += v;
+        }
+        if (fabs(sum - 1.0) > GC_SOFTMAX_ROW_TOLERANCE)
+            return false;
+    }
+    return true;
+}
+
+/* Largest |sum_k g[r, k]| / sum_k |g[r, k]| over the rows. */
+static double worst_row_sum(const double *g, size_t rows, size_t k)
+{
+    double worst = 0.0;
+    for (size_t r = 0; r < rows; r++) {
+        double sum = 0.0, norm = 0.0;
+        for (size_t i = 0; i < k; i++) {
+            sum += g[r * k + i];
+            norm += fabs(g[r * k + i]);
+        }
+        if (norm > 0.0)
+            worst = fmax(worst, fabs(sum) / norm);
+        else if (isnan(sum))
+            return NAN;
+    }
+    return worst;
+}
+
+/* rel = |x - y| / (|x| + |y|) over n values. */
+static double relative_difference(const double *x, const double *y,
+                                  size_t n)
+{
+    double d2 = 0.0, x2 = 0.0, y2 = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = x[i] - y[i];
+        d2 += d * d;
+        x2 += x[i] * x[i];
+        y2 += y[i] * y[i];
+    }
+    double denominator = sqrt(x2) + sqrt(y2);
+    return denominator > 0.0 ? sqrt(d2) / denominator : 0.0;
+}
+
+static const gc_check_event *check_of(const gc_full_check_evidence *ev,
+                                      size_t layer, gc_tensor_kind kind)
+{
+    for (size_t t = 0; t < ev->tensor_count; t++)
+        if (ev->tensors[t].layer == layer && ev->tensors[t].kind == kind)
+            return &ev->checks[t];
+    return NULL;
+}
+
+static bool layer_fails(const gc_full_check_evidence *ev, size_t layer)
+{
+    for (size_t t = 0; t < ev->tensor_count; t++)
+        if (ev->tensors[t].layer == layer &&
+            ev->checks[t].verdict == GC_VERDICT_FAIL)
+            return true;
+    return false;
+}
+
+/* The logit-gradient sums of the model and of the finite differences,
+ * per sample where the deltas are shown, else from the output bias
+ * gradient (the batch mean of the per-sample deltas). */
+static bool logit_sums(const gc_full_check_evidence *ev, double *analytic,
+                       double *numeric)
+{
+    size_t L = ev->layer_count, k = L ? ev->widths[L] : 0;
+    if (L && ev->deltas[L] != NULL && ev->numeric_deltas[L] != NULL) {
+        *analytic = worst_row_sum(ev->deltas[L], ev->batch_count, k);
+        *numeric = worst_row_sum(ev->numeric_deltas[L], ev->batch_count, k);
+        return true;
+    }
+    for (size_t t = 0; t < ev->tensor_count; t++) {
+        const gc_tensor_info *ti = &ev->tensors[t];
+        bool output_bias = ti->kind == GC_TENSOR_BIAS &&
+                           (t + 1 == ev->tensor_count);
+        if (!output_bias)
+            continue;
+        *analytic = worst_row_sum(ev->grad + ti->offset, 1, ti->rows);
+        *numeric = worst_row_sum(ev->numeric + ti->offset, 1, ti->rows);
+        return !isnan(*numeric);
+    }
+    return false;
+}
+
+static void softmax_finding(gc_finding_event *f,
+                            const gc_full_check_evidence *ev, size_t layer,
+                            double sum_analytic, double sum_numeric)
+{
+    const gc_check_event *w = check_of(ev, layer, GC_TENSOR_WEIGHT);
+    snprintf(f->tensor, sizeof f->tensor, "layer%zu.W", layer);
+    text(f->message, sizeof f->message,
+         "the softmax output's logit gradients do not sum to zero: the "
+         "backward uses only the diagonal s(1-s) of the softmax Jacobian, "
+         "so every step pushes all logits the same way");
+    text(f->fix, sizeof f->fix,
+         "pair softmax with cross-entropy and use the output delta "
+         "dL/dz = a - y (averaged over the batch); or, to keep this loss, "
+         "multiply by the full Jacobian: dL/dz = s * (g - sum(s * g)) with "
+         "g = dL/da.  Compute the softmax as exp(z - max(z)) / sum");
+    if (w != NULL)
+        evidence(f, "weight_rel_error", w->rel_error);
+    evidence(f, "logit_grad_sum", sum_analytic);
+    evidence(f, "numeric_logit_grad_sum", sum_numeric);
+    evidence(f, "batch", (double)ev->batch_count);
+}
+
+/* The highest layer whose delta (dL/dz) disagrees with the numeric one,
+ * or 0 when every shown delta agrees (or none is shown). */
+static size_t root_delta_layer(const gc_full_check_evidence *ev,
+                               double *rel)
+{
+    for (size_t l = ev->layer_count; l >= 1; l--) {
+        if (ev->deltas[l] == NULL || ev->numeric_deltas[l] == NULL)
+            return 0;
+        *rel = relative_difference(ev->deltas[l], ev->numeric_deltas[l],
+                                   ev->batch_count * ev->widths[l]);
+        if (*rel > ev->fail_above || isnan(*rel))
+            return l;
+    }
+    return 0;
+}
+
+static void mismatch_finding(gc_finding_event *f, const gc_check_event *c,
+                             const char *where)
+{
+    snprintf(f->tensor, sizeof f->tensor, "%s", c->tensor);
+    text(f->message, sizeof f->message,
+         "%s disagrees with finite differences (relative error %.2e); %s",
+         c->tensor, c->rel_error, where);
+    text(f->fix, sizeof f->fix,
+         "compare the backward step named above with its formula; "
+         "gradcheck trace shows the numbers of one sample.  Worst element "
+         "[%zu,%zu]: analytic %.6g, numeric %.6g", c->worst_row,
+         c->worst_col, c->worst_analytic, c->worst_numeric);
+    evidence(f, "rel_error", c->rel_error);
+    evidence(f, "worst_analytic", c->worst_analytic);
+    evidence(f, "worst_numeric", c->worst_numeric);
+    if (c->analytic_all_zero)
+        evidence(f, "analytic_all_zero", 1.0);
+}
+
+/* The root: the output delta (softmax or not) or a hidden delta. */
+static void report_root(gc_diagnosis *d, const gc_full_check_evidence *ev,
+                        size_t root, double delta_rel, gc_finding_event *out,
+                        size_t *n, size_t max)
+{
+    size_t L = ev->layer_count;
+    double sum_a = NAN, sum_n = NAN;
+    bool softmax = rows_look_like_softmax(ev->output_activations,
+                                          ev->batch_count,
+                                          L ? ev->widths[L] : 0);
+    if (root == L && softmax && logit_sums(ev, &sum_a, &sum_n) &&
+        sum_a > GC_LOGIT_SUM_BROKEN && sum_n < GC_LOGIT_SUM_ZERO) {
+        gc_finding_event *f = begin(d, "softmax-jacobian-mismatch", "",
+                                    GC_SEVERITY_ERROR, ev->step, L, out, n,
+                                    max);
+        if (f != NULL) {
+            softmax_finding(f, ev, L, sum_a, sum_n);
+            evidence(f, "delta_rel_error", delta_rel);
+        }
+        return;
+    }
+    const gc_check_event *c = check_of(ev, root, GC_TENSOR_WEIGHT);
+    char what[32];
+    snprintf(what, sizeof what, "delta%zu", root);
+    gc_finding_event *f = begin(d, "gradient-mismatch", what,
+                                GC_SEVERITY_ERROR, ev->step, root, out, n,
+                                max);
+    if (f == NULL || c == NULL)
+        return;
+    char where[160];
+    snprintf(where, sizeof where,
+             "the backward's dL/dz of layer %zu is already wrong (%s delta, "
+             "relative error %.2e); the layers below inherit it", root,
+             root == L ? "output" : "hidden", delta_rel);
+    mismatch_finding(f, c, where);
+    evidence(f, "delta_rel_error", delta_rel);
+}
+
+size_t gc_diagnose_full_check(gc_diagnosis *d,
+                              const gc_full_check_evidence *ev,
+                              gc_finding_event *out, size_t max)
+{
+    size_t n = 0;
+    double delta_rel = NAN;
+    size_t root = root_delta_layer(ev, &delta_rel);
+    if (root != 0 && layer_fails(ev, root))
+        report_root(d, ev, root, delta_rel, out, &n, max);
+    for (size_t t = 0; t < ev->tensor_count; t++) {
+        const gc_check_event *c = &ev->checks[t];
+        size_t layer = ev->tensors[t].layer;
+        if (c->verdict != GC_VERDICT_FAIL || (root != 0 && layer <= root))
+            continue;
+        /* No delta is shown, or this layer's delta is right: either way
+         * the tensor itself is what the evidence points at. */
+        double sum_a, sum_n;
+        bool softmax = rows_look_like_softmax(
+            ev->output_activations, ev->batch_count,
+            ev->layer_count ? ev->widths[ev->layer_count] : 0);
+        if (ev->layer_count == 0 || ev->deltas[layer] == NULL) {
+            if (softmax && layer == ev->layer_count &&
+                logit_sums(ev, &sum_a, &sum_n) &&
+                sum_a > GC_LOGIT_SUM_BROKEN && sum_n < GC_LOGIT_SUM_ZERO) {
+                gc_finding_event *f = begin(
+                    d, "softmax-jacobian-mismatch", "", GC_SEVERITY_ERROR,
+                    ev->step, layer, out, &n, max);
+                if (f != NULL)
+                    softmax_finding(f, ev, layer, sum_a, sum_n);
+                continue;
+            }
+        }
+        gc_finding_event *f = begin(d, "gradient-mismatch", c->tensor,
+                                    GC_SEVERITY_ERROR, ev->step, layer, out,
+                                    &n, max);
+        if (f == NULL)
+            continue;
+        const char *where =
+            ev->deltas[layer] != NULL
+                ? (ev->tensors[t].kind == GC_TENSOR_WEIGHT
+                       ? "the layer's delta is right, so the weight "
+                         "gradient is assembled wrongly from it (expected "
+                         "dW = delta^T a_in / batch)"
+                       : "the layer's delta is right, so the bias gradient "
+                         "is assembled wrongly from it (expected "
+                         "db = mean of delta over the batch)")
+                : "the model does not show its deltas, so the mistake "
+                  "cannot be localised further";
+        mismatch_finding(f, c, where);
+    }
+    return n;
+}
+
+/* ---- direction checks ---------------------------------------------------- */
+
+size_t gc_diagnose_directions(gc_diagnosis *d, const gc_check_event *checks,
+                              size_t count, bool *wants_full_check,
+                              gc_finding_event *out, size_t max)
+{
+    (void)out;
+    (void)max;
+    *wants_full_check = false;
+    if (gc_diagnosis_reported(d, "softmax-jacobian-mismatch") ||
+        gc_diagnosis_reported(d, "gradient-mismatch"))
+        return 0;
+    for (size_t t = 0; t < count; t++) {
+        const gc_check_event *c = &checks[t];
+        if (c->verdict != GC_VERDICT_FAIL ||
+            seen(d, "localise", c->tensor))
+            continue;
+        /* localise each tensor once: the full check it asks for either
+         * explains the failure or shows it does not hold element-wise */
+        remember(d, "localise", c->tensor);
+        *wants_full_check = true;
+    }
+    return 0;
+}
+
+/* ---- training curve ------------------------------------------------------ */
+
+static bool same_direction(const gc_diagnosis *d)
+{
+    int sign = 0;
+    for (size_t i = 1; i <= GC_DRIFT_WINDOWS; i++) {
+        double change = d->window_mean[i] - d->window_mean[i - 1];
+        int s = change > 0.0 ? 1 : (change < 0.0 ? -1 : 0);
+        if (s == 0 || (sign != 0 && s != sign))
+            return false;
+        sign = s;
+    }
+    return true;
+}
+
+static void push_window(gc_diagnosis *d, const gc_train_event *t)
+{
+    if (d->windows == GC_DRIFT_WINDOWS + 1) {
+        memmove(d->window_mean, d->window_mean + 1,
+                GC_DRIFT_WINDOWS * sizeof(double));
+        memmove(d->window_step, d->window_step + 1,
+                GC_DRIFT_WINDOWS * sizeof(size_t));
+        d->windows--;
+    }
+    d->window_mean[d->windows] = t->mean_logit;
+    d->window_step[d->windows] = t->step;
+    d->windows++;
+}
+
+static size_t unstable_softmax_from_drift(gc_diagnosis *d,
+                                          const gc_trap_monitor *m,
+                                          size_t step, size_t layer,
+                                          gc_finding_event *out, size_t max)
+{
+    size_t n = 0;
+    if (m == NULL || m->softmax_rows == 0 || m->softmax_rows_unshifted == 0)
+        return 0;
+    gc_finding_event *f = begin(d, "unstable-softmax", "",
+                                GC_SEVERITY_WARNING, step, layer, out, &n,
+                                max);
+    if (f == NULL)
+        return 0;
+    text(f->message, sizeof f->message,
+         "the softmax exponentiates the raw logits (the largest exp "
+         "argument of %zu of %zu rows was not 0) while they drift toward "
+         "the end of exp's range; exp will underflow to 0 or overflow "
+         "near step %.0f", m->softmax_rows_unshifted, m->softmax_rows,
+         d->drift_forecast);
+    text(f->fix, sizeof f->fix,
+         "subtract each row's maximum before exp: a = exp(z - max(z)) / "
+         "sum(exp(z - max(z))); the result is unchanged and exp never "
+         "overflows, and the sum is at least 1");
+    evidence(f, "unshifted_rows", (double)m->softmax_rows_unshifted);
+    evidence(f, "exp_arg_max", m->exp_arg_max);
+    evidence(f, "forecast_step", d->drift_forecast);
+    return n;
+}
+
+size_t gc_diagnose_train(gc_diagnosis *d, const gc_train_event *t,
+                         const gc_trap_monitor *monitor,
+                         gc_finding_event *out, size_t max)
+{
+    if (!isfinite(t->mean_logit))
+        return 0;
+    push_window(d, t);
+    if (d->drift_seen || d->windows < GC_DRIFT_WINDOWS + 1 ||
+        fabs(t->mean_logit) < GC_DRIFT_MIN_LOGIT || !same_direction(d))
+        return 0;
+    size_t last = d->windows - 1;
+    double steps = (double)(d->window_step[last] - d->window_step[last - 1]);
+    double rate = (d->window_mean[last] - d->window_mean[last - 1]) / steps;
+    double limit = rate < 0.0 ? GC_EXP_ARG_MIN : GC_EXP_ARG_MAX;
+    d->drift_seen = true;
+    d->drift_rate = rate;
+    d->drift_forecast = (double)t->step + (limit - t->mean_logit) / rate;
+    size_t n = 0;
+    gc_finding_event *f = begin(d, "logit-drift", "", GC_SEVERITY_WARNING,
+                                t->step, 0, out, &n, max);
+    if (f == NULL)
+        return 0;
+    text(f->message, sizeof f->message,
+         "the mean output pre-activation moved the same way in each of "
+         "the last %d windows, to %.4g; at %.3g per step it leaves exp's "
+         "range (%.1f) near step %.0f", GC_DRIFT_WINDOWS, t->mean_logit,
+         rate, limit, d->drift_forecast);
+    text(f->fix, sizeof f->fix,
+         "logits that all move together mean the gradient with respect to "
+         "the logits does not sum to zero over the classes; check the "
+         "output delta (softmax with cross-entropy: a - y), and lower the "
+         "learning rate if the gradient is right");
+    evidence(f, "mean_logit", t->mean_logit);
+    evidence(f, "rate_per_step", rate);
+    evidence(f, "forecast_step", d->drift_forecast);
+    evidence(f, "max_logit", t->max_logit);
+    evidence(f, "min_logit", t->min_logit);
+    n += unstable_softmax_from_drift(d, monitor, t->step, 0, out + n,
+                                     max - n);
+    return n;
+}
+
+/* ---- traps --------------------------------------------------------------- */
+
+static const char *fix_for_op(gc_op op)
+{
+    switch (op) {
+    case GC_OP_SOFTMAX_EXP:
+    case GC_OP_SOFTMAX_NORMALISE:
+        return "subtract each row's maximum before exp so the row sum is "
+               "at least 1, and find what drove the logits there (a "
+               "logit-drift or gradient finding above)";
+    case GC_OP_LOSS:
+        return "compute the loss from the logits (log-sum-exp) or clamp "
+               "probabilities away from 0 and 1 before log";
+    case GC_OP_WEIGHT_UPDATE:
+        return "the update diverged: lower the learning rate, and check "
+               "the gradient findings above";
+    default:
+        return "find the first layer whose values grow without bound in "
+               "the histograms; check the gradient findings above and the "
+               "learning rate";
+    }
+}
+
+size_t gc_diagnose_trap(gc_diagnosis *d, const gc_trap_event *trap,
+                        gc_finding_event *out, size_t max)
+{
+    size_t n = 0;
+    if (trap->kind == GC_TRAP_EXP_RANGE) {
+        gc_finding_event *f = begin(d, "unstable-softmax", "",
+                                    GC_SEVERITY_WARNING, trap->step,
+                                    trap->layer, out, &n, max);
+        if (f == NULL)
+            return n;
+        text(f->message, sizeof f->message,
+             "a softmax exp argument left the range where exp is a normal "
+             "finite double: %s", trap->detail);
+        text(f->fix, sizeof f->fix, "%s", fix_for_op(GC_OP_SOFTMAX_EXP));
+        evidence(f, "exp_arg_max", trap->input_max);
+        evidence(f, "exp_arg_mean", trap->input_mean);
+        return n;
+    }
+    if (!trap->fatal)
+        return 0;
+    gc_finding_event *f = begin(d, "non-finite", "", GC_SEVERITY_ERROR,
+                                trap->step, trap->layer, out, &n, max);
+    if (f == NULL)
+        return n;
+    text(f->message, sizeof f->message,
+         "first non-finite value at step %zu, layer %zu, operation %s "
+         "(%s): %s", trap->step, trap->layer, gc_op_name(trap->op),
+         gc_trap_kind_name(trap->kind), trap->detail);
+    text(f->fix, sizeof f->fix, "%s", fix_for_op(trap->op));
+    evidence(f, "input_max", trap->input_max);
+    evidence(f, "input_mean", trap->input_mean);
+    evidence(f, "input_min", trap->input_min);
+    evidence(f, "sample", (double)trap->sample);
+    return n;
+}

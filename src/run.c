@@ -1,0 +1,660 @@
+/* run.c - the run loop (run.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "run.h"
+
+#include "blas.h"
+#include "check.h"
+#include "dataset.h"
+#include "diagnosis.h"
+#include "engine.h"
+#include "probe.h"
+#include "trap.h"
+
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef GC_VERSION
+#define GC_VERSION "0.0.0"
+#endif
+
+/* Test accuracy is computed in chunks of this many samples. */
+#define EVAL_CHUNK 256
+#define FINDINGS_MAX 16
+
+typedef struct {
+    const gc_spec *spec;
+    gc_sink *const *sinks;
+    size_t sink_count;
+    const gc_run_hooks *hooks;
+    gc_dataset *train, *test;
+    gc_engine *engine;
+    gc_model *model;
+    gc_checker *checker;
+    gc_probe *probe;
+    gc_diagnosis *diagnosis;
+    gc_trap_monitor monitor;
+    gsl_rng *shuffle_rng, *check_rng;
+    size_t *order;
+    double *grad;
+    double *batch_x;
+    int *batch_labels;
+    gc_batch batch;
+    gc_check_event *checks;
+    size_t steps;
+    gc_summary_event summary;
+    double previous_mean[GC_MAX_LAYERS + 1][GC_QTY_COUNT];
+    size_t previous_step;
+    bool have_previous;
+    bool *direction_reported;       /* first failure per tensor emitted */
+    bool exp_range_emitted, log_edge_emitted;
+    /* the training window */
+    double window_loss, window_logit, window_max, window_min;
+    size_t window_steps;
+    double last_loss;
+    struct timespec started;
+} run_state;
+
+unsigned long long gc_seed_derive(unsigned long long seed, unsigned stream)
+{
+    unsigned long long z = seed + 0x9e3779b97f4a7c15ULL * (stream + 1ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) +
+           1e-9 * (double)(now.tv_nsec - start->tv_nsec);
+}
+
+/* ---- events -------------------------------------------------------------- */
+
+static gc_status dispatch(run_state *r, const gc_event *event, gc_error *err)
+{
+    for (size_t i = 0; i < r->sink_count; i++) {
+        gc_status status = r->sinks[i]->emit(r->sinks[i], event, err);
+        if (status != GC_OK)
+            return status;
+    }
+    return GC_OK;
+}
+
+static gc_status emit_findings(run_state *r, const gc_finding_event *f,
+                               size_t count, gc_error *err)
+{
+    for (size_t i = 0; i < count; i++) {
+        gc_event event = {.kind = GC_EVENT_FINDING};
+        event.u.finding = f[i];
+        switch (f[i].severity) {
+        case GC_SEVERITY_ERROR: r->summary.findings_error++; break;
+        case GC_SEVERITY_WARNING: r->summary.findings_warning++; break;
+        case GC_SEVERITY_INFO: r->summary.findings_info++; break;
+        }
+        gc_status status = dispatch(r, &event, err);
+        if (status != GC_OK)
+            return status;
+    }
+    return GC_OK;
+}
+
+static gc_status emit_trap(run_state *r, const gc_trap_event *trap,
+                           gc_error *err)
+{
+    gc_event event = {.kind = GC_EVENT_TRAP};
+    event.u.trap = *trap;
+    gc_status status = dispatch(r, &event, err);
+    if (status != GC_OK)
+        return status;
+    gc_finding_event findings[FINDINGS_MAX];
+    size_t n = gc_diagnose_trap(r->diagnosis, trap, findings, FINDINGS_MAX);
+    return emit_findings(r, findings, n, err);
+}
+
+static void count_verdict(run_state *r, gc_verdict v)
+{
+    if (v == GC_VERDICT_PASS)
+        r->summary.checks_pass++;
+    else if (v == GC_VERDICT_FAIL)
+        r->summary.checks_fail++;
+    else
+        r->summary.checks_inconclusive++;
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static void describe_network(const gc_spec *spec, size_t inputs, char *out,
+                             size_t size)
+{
+    int used = snprintf(out, size, "%zu", inputs);
+    for (size_t l = 0; l < spec->network.layer_count && used > 0 &&
+                       (size_t)used < size; l++)
+        used += snprintf(out + used, size - (size_t)used, "-%zu(%s)",
+                         spec->network.layers[l].width,
+                         gc_activation_name(spec->network.layers[l].activation));
+}
+
+static gc_status check_shapes(const gc_spec *spec, const gc_dataset *train,
+                              size_t *inputs, gc_error *err)
+{
+    *inputs = spec->network.inputs ? spec->network.inputs : train->features;
+    if (*inputs != train->features)
+        return gc_error_set(err, GC_ECONFIG,
+                            "%s: [network] inputs = %zu, but the training "
+                            "data has %zu features per sample", spec->path,
+                            *inputs, train->features);
+    size_t k = spec->network.layers[spec->network.layer_count - 1].width;
+    size_t needed = k == 1 ? 2 : k;
+    if ((size_t)train->classes > needed)
+        return gc_error_set(err, GC_ECONFIG,
+                            "%s: [network] the output layer has %zu units, "
+                            "but the data has %d classes (expected at least "
+                            "%d output units, or 1 for two classes)",
+                            spec->path, k, train->classes, train->classes);
+    return GC_OK;
+}
+
+static size_t planned_steps(const gc_spec *spec, size_t samples)
+{
+    if (spec->training.steps > 0)
+        return spec->training.steps;
+    size_t per_epoch = (samples + spec->training.batch_size - 1) /
+                       spec->training.batch_size;
+    return per_epoch * (spec->training.epochs ? spec->training.epochs : 1);
+}
+
+static gc_status allocate_buffers(run_state *r, size_t inputs, gc_error *err)
+{
+    size_t batch = r->spec->training.batch_size;
+    size_t max_values = r->model->param_count;
+    for (size_t t = 0; t < r->model->tensor_count; t++) {
+        size_t width = r->model->tensors[t].rows;
+        if (batch * width > max_values)
+            max_values = batch * width;
+    }
+    r->order = malloc(r->train->samples * sizeof *r->order);
+    r->grad = calloc(r->model->param_count, sizeof *r->grad);
+    r->batch_x = malloc(batch * inputs * sizeof *r->batch_x);
+    r->batch_labels = malloc(batch * sizeof *r->batch_labels);
+    r->checks = calloc(r->model->tensor_count, sizeof *r->checks);
+    r->direction_reported = calloc(r->model->tensor_count, sizeof(bool));
+    r->shuffle_rng = gsl_rng_alloc(gsl_rng_mt19937);
+    r->check_rng = gsl_rng_alloc(gsl_rng_mt19937);
+    r->diagnosis = gc_diagnosis_alloc();
+    if (!r->order || !r->grad || !r->batch_x || !r->batch_labels ||
+        !r->checks || !r->direction_reported || !r->shuffle_rng ||
+        !r->check_rng || !r->diagnosis)
+        return gc_error_set(err, GC_ENOMEM, "no memory for the run");
+    unsigned long long seed = r->spec->training.seed;
+    gsl_rng_set(r->shuffle_rng, (unsigned long)gc_seed_derive(seed, 2));
+    gsl_rng_set(r->check_rng, (unsigned long)gc_seed_derive(seed, 3));
+    for (size_t i = 0; i < r->train->samples; i++)
+        r->order[i] = i;
+    gc_status status = gc_checker_alloc(r->model, batch, &r->checker, err);
+    if (status == GC_OK)
+        status = gc_probe_alloc(max_values, r->spec->report.histogram_bins,
+                                &r->probe, err);
+    return status;
+}
+
+static gc_status set_up(run_state *r, gc_error *err)
+{
+    const gc_spec *spec = r->spec;
+    gc_status status = gc_data_load(&spec->data, spec->path,
+                                    gc_seed_derive(spec->training.seed, 0),
+                                    &r->train, &r->test, err);
+    if (status != GC_OK)
+        return status;
+    size_t inputs;
+    status = check_shapes(spec, r->train, &inputs, err);
+    if (status != GC_OK)
+        return status;
+    size_t batch = spec->training.batch_size;
+    status = gc_engine_alloc(&spec->network, spec->loss, &spec->as_written,
+                             inputs, batch > EVAL_CHUNK ? batch : EVAL_CHUNK,
+                             &r->engine, err);
+    if (status != GC_OK)
+        return status;
+    unsigned long long init_seed = spec->network.seed
+        ? spec->network.seed : gc_seed_derive(spec->training.seed, 1);
+    status = gc_engine_init_params(r->engine, init_seed, err);
+    if (status != GC_OK)
+        return status;
+    r->model = gc_engine_model(r->engine);
+    r->steps = planned_steps(spec, r->train->samples);
+    return allocate_buffers(r, inputs, err);
+}
+
+static void tear_down(run_state *r)
+{
+    gc_dataset_free(r->train);
+    gc_dataset_free(r->test);
+    gc_engine_free(r->engine);
+    gc_checker_free(r->checker);
+    gc_probe_free(r->probe);
+    gc_diagnosis_free(r->diagnosis);
+    if (r->shuffle_rng)
+        gsl_rng_free(r->shuffle_rng);
+    if (r->check_rng)
+        gsl_rng_free(r->check_rng);
+    free(r->order);
+    free(r->grad);
+    free(r->batch_x);
+    free(r->batch_labels);
+    free(r->checks);
+    free(r->direction_reported);
+}
+
+static gc_status emit_run(run_state *r, gc_error *err)
+{
+    gc_event event = {.kind = GC_EVENT_RUN};
+    gc_run_event *e = &event.u.run;
+    const gc_spec *spec = r->spec;
+    snprintf(e->config, sizeof e->config, "%s", spec->path);
+    snprintf(e->version, sizeof e->version, "%s", GC_VERSION);
+    describe_network(spec, r->train->features, e->network,
+                     sizeof e->network);
+    snprintf(e->loss, sizeof e->loss, "%s", gc_loss_name(spec->loss));
+    snprintf(e->blas, sizeof e->blas, "%s", gc_blas_name());
+    e->seed = spec->training.seed;
+    e->parameters = r->model->param_count;
+    e->train_samples = r->train->samples;
+    e->test_samples = r->test ? r->test->samples : 0;
+    e->planned_steps = r->steps;
+    e->batch_size = spec->training.batch_size;
+    e->learning_rate = spec->training.learning_rate;
+    return dispatch(r, &event, err);
+}
+
+/* ---- one step ------------------------------------------------------------ */
+
+/* The samples of step `step`, taken in order through a permutation that
+ * is reshuffled at each epoch when [training] shuffle is on. */
+static void fill_batch(run_state *r, size_t step)
+{
+    size_t n = r->train->samples, batch = r->spec->training.batch_size;
+    size_t features = r->train->features;
+    for (size_t i = 0; i < batch; i++) {
+        size_t position = (step * batch + i) % n;
+        if (position == 0 && r->spec->training.shuffle)
+            gsl_ran_shuffle(r->shuffle_rng, r->order, n, sizeof(size_t));
+        size_t s = r->order[position];
+        memcpy(r->batch_x + i * features, r->train->x + s * features,
+               features * sizeof(double));
+        r->batch_labels[i] = r->train->labels[s];
+    }
+    r->batch = (gc_batch){r->batch_x, r->batch_labels, batch, features};
+}
+
+static gc_status monitored_gradient(run_state *r, double *loss,
+                                    gc_error *err)
+{
+    gc_trap_clear_flags();
+    if (r->model->set_hook)
+        r->model->set_hook(r->model, gc_trap_hook, &r->monitor);
+    gc_status status = r->model->gradient(r->model, r->model->params,
+                                          &r->batch, loss, r->grad, err);
+    if (r->model->set_hook)
+        r->model->set_hook(r->model, NULL, NULL);
+    return status;
+}
+
+static gc_status monitored_update(run_state *r, gc_error *err)
+{
+    double lr = r->spec->training.learning_rate;
+    gc_trap_clear_flags();
+    if (r->model->set_hook)
+        r->model->set_hook(r->model, gc_trap_hook, &r->monitor);
+    gc_status status = GC_OK;
+    if (r->model->update != NULL) {
+        status = r->model->update(r->model, r->model->params, r->grad, lr,
+                                  err);
+    } else {
+        for (size_t i = 0; i < r->model->param_count; i++)
+            r->model->params[i] -= lr * r->grad[i];
+    }
+    if (r->model->set_hook)
+        r->model->set_hook(r->model, NULL, NULL);
+    return status;
+}
+
+/* Non-fatal trap warnings, once each, in the order they happened. */
+static gc_status emit_warnings(run_state *r, gc_error *err)
+{
+    gc_status status = GC_OK;
+    if (r->monitor.exp_range_seen && !r->exp_range_emitted) {
+        r->exp_range_emitted = true;
+        status = emit_trap(r, &r->monitor.exp_range, err);
+    }
+    if (status == GC_OK && r->monitor.log_edge_seen && !r->log_edge_emitted) {
+        r->log_edge_emitted = true;
+        status = emit_trap(r, &r->monitor.log_edge, err);
+    }
+    return status;
+}
+
+static void accumulate_window(run_state *r, double loss)
+{
+    const gc_layer_view *v = r->model->layers;
+    r->window_loss += loss;
+    r->window_steps++;
+    r->last_loss = loss;
+    if (v == NULL)
+        return;
+    size_t L = v->layer_count, n = r->batch.count * v->width(r->model, L);
+    const double *z = v->pre_activations(r->model, L);
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        sum += z[i];
+        r->window_max = fmax(r->window_max, z[i]);
+        r->window_min = fmin(r->window_min, z[i]);
+    }
+    r->window_logit += sum / (double)n;
+}
+
+static void reset_window(run_state *r)
+{
+    r->window_loss = r->window_logit = 0.0;
+    r->window_max = -INFINITY;
+    r->window_min = INFINITY;
+    r->window_steps = 0;
+}
+
+static gc_status close_window(run_state *r, size_t step, gc_error *err)
+{
+    if (r->window_steps == 0)
+        return GC_OK;
+    gc_event event = {.kind = GC_EVENT_TRAIN};
+    gc_train_event *t = &event.u.train;
+    t->step = step;
+    t->window = r->window_steps;
+    t->loss = r->window_loss / (double)r->window_steps;
+    bool shown = r->model->layers != NULL;
+    t->mean_logit = shown ? r->window_logit / (double)r->window_steps : NAN;
+    t->max_logit = shown ? r->window_max : NAN;
+    t->min_logit = shown ? r->window_min : NAN;
+    reset_window(r);
+    gc_status status = dispatch(r, &event, err);
+    if (status != GC_OK)
+        return status;
+    gc_finding_event findings[FINDINGS_MAX];
+    size_t n = gc_diagnose_train(r->diagnosis, t, &r->monitor, findings,
+                                 FINDINGS_MAX);
+    return emit_findings(r, findings, n, err);
+}
+
+/* ---- checks and probes --------------------------------------------------- */
+
+static gc_check_options check_options(const gc_spec *spec)
+{
+    return (gc_check_options){spec->checks.method, spec->checks.step_scale,
+                              spec->checks.pass_below,
+                              spec->checks.fail_above, spec->checks.sample};
+}
+
+static gc_status emit_histogram(run_state *r, size_t step, size_t layer,
+                                gc_quantity q, const double *values,
+                                size_t n, gc_error *err)
+{
+    gc_event event = {.kind = GC_EVENT_HISTOGRAM};
+    gc_histogram_event *h = &event.u.histogram;
+    gc_status status = gc_probe_histogram(r->probe, values, n, h, err);
+    if (status != GC_OK)
+        return status;
+    h->step = step;
+    h->layer = layer;
+    h->quantity = q;
+    h->mean_trend = NAN;
+    if (r->have_previous && step > r->previous_step)
+        h->mean_trend = (h->mean - r->previous_mean[layer][q]) /
+                        (double)(step - r->previous_step);
+    r->previous_mean[layer][q] = h->mean;
+    return dispatch(r, &event, err);
+}
+
+/* Histograms of every layer's parameters, values and gradients. */
+static gc_status probe_layers(run_state *r, size_t step, gc_error *err)
+{
+    const gc_model *m = r->model;
+    const gc_layer_view *v = m->layers;
+    gc_status status = GC_OK;
+    for (size_t t = 0; t < m->tensor_count && status == GC_OK; t++) {
+        const gc_tensor_info *ti = &m->tensors[t];
+        size_t n = ti->rows * ti->cols;
+        bool w = ti->kind == GC_TENSOR_WEIGHT;
+        status = emit_histogram(r, step, ti->layer,
+                                w ? GC_QTY_WEIGHTS : GC_QTY_BIASES,
+                                m->params + ti->offset, n, err);
+        if (status == GC_OK)
+            status = emit_histogram(r, step, ti->layer,
+                                    w ? GC_QTY_WEIGHT_GRADIENTS
+                                      : GC_QTY_BIAS_GRADIENTS,
+                                    r->grad + ti->offset, n, err);
+        if (status != GC_OK || !w || v == NULL)
+            continue;
+        size_t values = r->batch.count * v->width(r->model, ti->layer);
+        status = emit_histogram(r, step, ti->layer, GC_QTY_PRE_ACTIVATIONS,
+                                v->pre_activations(r->model, ti->layer),
+                                values, err);
+        if (status == GC_OK)
+            status = emit_histogram(r, step, ti->layer, GC_QTY_ACTIVATIONS,
+                                    v->activations(r->model, ti->layer),
+                                    values, err);
+    }
+    r->previous_step = step;
+    r->have_previous = true;
+    return status;
+}
+
+static void fill_evidence(run_state *r, size_t step,
+                          gc_full_check_evidence *ev)
+{
+    gc_model *m = r->model;
+    const gc_layer_view *v = m->layers;
+    memset(ev, 0, sizeof *ev);
+    ev->step = step;
+    ev->tensor_count = m->tensor_count;
+    ev->tensors = m->tensors;
+    ev->checks = r->checks;
+    ev->grad = r->grad;
+    ev->numeric = gc_checker_numeric(r->checker);
+    ev->batch_count = r->batch.count;
+    ev->fail_above = r->spec->checks.fail_above;
+    if (v == NULL)
+        return;
+    ev->layer_count = v->layer_count;
+    for (size_t l = 0; l <= v->layer_count; l++)
+        ev->widths[l] = v->width(m, l);
+    for (size_t l = 1; l <= v->layer_count; l++) {
+        ev->deltas[l] = v->deltas ? v->deltas(m, l) : NULL;
+        ev->numeric_deltas[l] = gc_checker_numeric_deltas(r->checker, l);
+    }
+    ev->output_activations = v->activations(m, v->layer_count);
+}
+
+static gc_status full_check(run_state *r, size_t step, gc_error *err)
+{
+    gc_check_options options = check_options(r->spec);
+    gc_status status = gc_check_elements(r->checker, r->model, &r->batch,
+                                         r->grad, &options, r->check_rng,
+                                         r->checks, err);
+    for (size_t t = 0; t < r->model->tensor_count && status == GC_OK; t++) {
+        gc_event event = {.kind = GC_EVENT_CHECK};
+        r->checks[t].step = step;
+        event.u.check = r->checks[t];
+        count_verdict(r, r->checks[t].verdict);
+        status = dispatch(r, &event, err);
+    }
+    if (status != GC_OK)
+        return status;
+    gc_full_check_evidence ev;
+    fill_evidence(r, step, &ev);
+    gc_finding_event findings[FINDINGS_MAX];
+    size_t n = gc_diagnose_full_check(r->diagnosis, &ev, findings,
+                                      FINDINGS_MAX);
+    status = emit_findings(r, findings, n, err);
+    if (status == GC_OK)
+        status = probe_layers(r, step, err);
+    return status;
+}
+
+/* Direction checks every step; their events are recorded at full-check
+ * and window steps, and at the first failure of each tensor, so that a
+ * long run's JSON stays small while the summary counts every check. */
+static gc_status direction_checks(run_state *r, size_t step, bool record,
+                                  bool *wants_full, gc_error *err)
+{
+    gc_check_options options = check_options(r->spec);
+    gc_status status = gc_check_directions(r->checker, r->model, &r->batch,
+                                           r->grad, &options, r->check_rng,
+                                           r->checks, err);
+    for (size_t t = 0; t < r->model->tensor_count && status == GC_OK; t++) {
+        gc_check_event *c = &r->checks[t];
+        c->step = step;
+        count_verdict(r, c->verdict);
+        bool first_fail = c->verdict == GC_VERDICT_FAIL &&
+                          !r->direction_reported[t];
+        if (first_fail)
+            r->direction_reported[t] = true;
+        if (record || first_fail) {
+            gc_event event = {.kind = GC_EVENT_CHECK};
+            event.u.check = *c;
+            status = dispatch(r, &event, err);
+        }
+    }
+    if (status != GC_OK)
+        return status;
+    gc_finding_event findings[FINDINGS_MAX];
+    size_t n = gc_diagnose_directions(r->diagnosis, r->checks,
+                                      r->model->tensor_count, wants_full,
+                                      findings, FINDINGS_MAX);
+    return emit_findings(r, findings, n, err);
+}
+
+static gc_status one_step(run_state *r, size_t step, bool *stop,
+                          gc_error *err)
+{
+    const gc_checks_spec *checks = &r->spec->checks;
+    fill_batch(r, step);
+    r->monitor.step = step;
+    double loss;
+    gc_status status = monitored_gradient(r, &loss, err);
+    if (status == GC_OK)
+        status = emit_warnings(r, err);
+    if (status != GC_OK)
+        return status;
+    if (r->monitor.fatal_seen) {
+        *stop = true;
+        return GC_OK;
+    }
+    accumulate_window(r, loss);
+    bool full = step == 0 ||
+                (checks->full_every > 0 && step % checks->full_every == 0);
+    bool wants_full = false;
+    if (checks->every_step)
+        status = direction_checks(r, step, full ||
+                                  step % checks->drift_window == 0,
+                                  &wants_full, err);
+    if (status == GC_OK && (full || wants_full))
+        status = full_check(r, step, err);
+    if (status == GC_OK && (step + 1) % checks->drift_window == 0)
+        status = close_window(r, step, err);
+    if (status == GC_OK)
+        status = monitored_update(r, err);
+    if (status == GC_OK && r->monitor.fatal_seen)
+        *stop = true;
+    return status;
+}
+
+/* ---- finish -------------------------------------------------------------- */
+
+static double test_accuracy(run_state *r, gc_error *err)
+{
+    const gc_dataset *test = r->test;
+    if (test == NULL || test->samples == 0 || r->model->predict == NULL)
+        return NAN;
+    int classes[EVAL_CHUNK];
+    size_t correct = 0;
+    for (size_t start = 0; start < test->samples; start += EVAL_CHUNK) {
+        size_t count = test->samples - start;
+        if (count > EVAL_CHUNK)
+            count = EVAL_CHUNK;
+        gc_batch batch = {test->x + start * test->features,
+                          test->labels + start, count, test->features};
+        if (r->model->predict(r->model, r->model->params, &batch, classes,
+                              err) != GC_OK)
+            return NAN;
+        for (size_t i = 0; i < count; i++)
+            correct += classes[i] == test->labels[start + i];
+    }
+    return (double)correct / (double)test->samples;
+}
+
+static gc_status finish(run_state *r, size_t steps_done, gc_error *err)
+{
+    gc_status status = GC_OK;
+    if (r->monitor.fatal_seen) {
+        r->summary.trapped = true;
+        status = emit_trap(r, &r->monitor.fatal, err);
+    } else {
+        status = close_window(r, steps_done ? steps_done - 1 : 0, err);
+    }
+    if (status != GC_OK)
+        return status;
+    r->summary.steps = steps_done;
+    r->summary.final_loss = r->last_loss;
+    r->summary.test_accuracy = r->summary.trapped ? NAN
+                                                  : test_accuracy(r, err);
+    r->summary.seconds = seconds_since(&r->started);
+    r->summary.exit_status = r->summary.findings_error > 0 ? 1 : 0;
+    gc_event event = {.kind = GC_EVENT_SUMMARY};
+    event.u.summary = r->summary;
+    return dispatch(r, &event, err);
+}
+
+gc_status gc_run(const gc_spec *spec, gc_sink *const *sinks,
+                 size_t sink_count, const gc_run_hooks *hooks,
+                 gc_summary_event *summary, gc_error *err)
+{
+    run_state r;
+    memset(&r, 0, sizeof r);
+    r.spec = spec;
+    r.sinks = sinks;
+    r.sink_count = sink_count;
+    r.hooks = hooks;
+    gc_trap_monitor_init(&r.monitor);
+    reset_window(&r);
+    clock_gettime(CLOCK_MONOTONIC, &r.started);
+    gc_status status = set_up(&r, err);
+    if (status == GC_OK)
+        status = emit_run(&r, err);
+    size_t step = 0;
+    double last_progress = -1.0;
+    bool stop = false;
+    for (; status == GC_OK && step < r.steps && !stop; step++) {
+        status = one_step(&r, step, &stop, err);
+        if (hooks && hooks->interrupted && *hooks->interrupted) {
+            r.summary.interrupted = true;
+            stop = true;
+        }
+        double now = seconds_since(&r.started);
+        if (hooks && hooks->progress && now - last_progress >= 0.25) {
+            hooks->progress(hooks->progress_context, step + 1, r.steps,
+                            now);
+            last_progress = now;
+        }
+    }
+    if (status == GC_OK)
+        status = finish(&r, r.monitor.fatal_seen ? step - 1 : step, err);
+    if (summary != NULL)
+        *summary = r.summary;
+    tear_down(&r);
+    return status;
+}
