@@ -30,13 +30,15 @@ double gc_activation_slope(gc_activation f, double z)
 {
     switch (f) {
     case GC_ACT_IDENTITY: return 1.0;
-    case GC_ACT_SIGMOID: {
-        double s = sigmoid(z);
-        return s * (1.0 - s);
-    }
+    case GC_ACT_SIGMOID:
+        /* s(1 - s) with 1 - s = sigmoid(-z): no cancellation when s is
+         * near 1, so saturated units keep their relative accuracy */
+        return sigmoid(z) * sigmoid(-z);
     case GC_ACT_TANH: {
-        double t = tanh(z);
-        return 1.0 - t * t;
+        /* 1 - tanh^2 = 1 / cosh^2, exact to rounding even where tanh
+         * rounds to +-1 (cosh overflows to inf and gives 0 past |z|~710) */
+        double c = cosh(z);
+        return 1.0 / (c * c);
     }
     case GC_ACT_RELU: return z >= 0.0 ? 1.0 : 0.0;
     case GC_ACT_LEAKY_RELU: return z >= 0.0 ? 1.0 : GC_LEAKY_SLOPE;

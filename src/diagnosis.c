@@ -384,6 +384,21 @@ static bool same_direction(const gc_diagnosis *d)
     return true;
 }
 
+/* The drift of a buggy softmax accelerates (the logits' own size feeds
+ * the push), so besides the linear forecast the magnitude is fitted as
+ * |m| ~ exp(growth * step) over the windows; returns growth per step, or
+ * 0 when the magnitude is not growing. */
+static double drift_growth(const gc_diagnosis *d)
+{
+    double first = fabs(d->window_mean[0]);
+    double last = fabs(d->window_mean[d->windows - 1]);
+    double steps = (double)(d->window_step[d->windows - 1] -
+                            d->window_step[0]);
+    if (!(first > 0.0) || !(last > first) || !(steps > 0.0))
+        return 0.0;
+    return log(last / first) / steps;
+}
+
 static void push_window(gc_diagnosis *d, const gc_train_event *t)
 {
     if (d->windows == GC_DRIFT_WINDOWS + 1) {
@@ -441,9 +456,14 @@ size_t gc_diagnose_train(gc_diagnosis *d, const gc_train_event *t,
     double steps = (double)(d->window_step[last] - d->window_step[last - 1]);
     double rate = (d->window_mean[last] - d->window_mean[last - 1]) / steps;
     double limit = rate < 0.0 ? GC_EXP_ARG_MIN : GC_EXP_ARG_MAX;
+    double linear = (double)t->step + (limit - t->mean_logit) / rate;
+    double growth = drift_growth(d);
+    double exponential = growth > 0.0
+        ? (double)t->step + log(fabs(limit) / fabs(t->mean_logit)) / growth
+        : INFINITY;
     d->drift_seen = true;
     d->drift_rate = rate;
-    d->drift_forecast = (double)t->step + (limit - t->mean_logit) / rate;
+    d->drift_forecast = fmin(linear, exponential);
     size_t n = 0;
     gc_finding_event *f = begin(d, "logit-drift", "", GC_SEVERITY_WARNING,
                                 t->step, 0, out, &n, max);
@@ -451,9 +471,9 @@ size_t gc_diagnose_train(gc_diagnosis *d, const gc_train_event *t,
         return 0;
     text(f->message, sizeof f->message,
          "the mean output pre-activation moved the same way in each of "
-         "the last %d windows, to %.4g; at %.3g per step it leaves exp's "
-         "range (%.1f) near step %.0f", GC_DRIFT_WINDOWS, t->mean_logit,
-         rate, limit, d->drift_forecast);
+         "the last %d windows, to %.4g at %.3g per step and growing; it "
+         "reaches the end of exp's range (%.1f) near step %.0f",
+         GC_DRIFT_WINDOWS, t->mean_logit, rate, limit, d->drift_forecast);
     text(f->fix, sizeof f->fix,
          "logits that all move together mean the gradient with respect to "
          "the logits does not sum to zero over the classes; check the "
@@ -462,6 +482,8 @@ size_t gc_diagnose_train(gc_diagnosis *d, const gc_train_event *t,
     evidence(f, "mean_logit", t->mean_logit);
     evidence(f, "rate_per_step", rate);
     evidence(f, "forecast_step", d->drift_forecast);
+    evidence(f, "forecast_linear", linear);
+    evidence(f, "growth_per_step", growth);
     evidence(f, "max_logit", t->max_logit);
     evidence(f, "min_logit", t->min_logit);
     n += unstable_softmax_from_drift(d, monitor, t->step, 0, out + n,

@@ -73,12 +73,30 @@ static double mse_sample(const double *a, size_t k, int label)
     return 0.5 * total;
 }
 
+/* -log softmax(z)[y] = (m - z_y) + log(1 + sum_(i != top) exp(z_i - m)),
+ * m = max z = z_top.  Written with log1p so that a confident, correct
+ * prediction (loss ~1e-10) keeps its relative accuracy: log-sum-exp minus
+ * z_y would lose it to cancellation, and with it the finite differences
+ * of the loss that the checker takes. */
+static double softmax_cross_entropy(const double *z, size_t k, size_t y)
+{
+    size_t top = 0;
+    for (size_t i = 1; i < k; i++)
+        if (z[i] > z[top])
+            top = i;
+    double rest = 0.0;
+    for (size_t i = 0; i < k; i++)
+        if (i != top)
+            rest += exp(z[i] - z[top]);
+    return (z[top] - z[y]) + log1p(rest);
+}
+
 static double cross_entropy_sample(gc_activation output, const double *z,
                                    const double *a, size_t k, int label,
                                    bool log_unclamped)
 {
     if (output == GC_ACT_SOFTMAX && !log_unclamped && k > 1)
-        return gc_log_sum_exp(z, k) - z[label];
+        return softmax_cross_entropy(z, k, (size_t)label);
     double total = 0.0;
     for (size_t i = 0; i < k; i++) {
         double y = gc_loss_target(k, label, i);

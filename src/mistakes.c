@@ -57,6 +57,35 @@ static void residual(size_t k, const double *a, int label, double *delta)
         delta[i] = a[i] - gc_loss_target(k, label, i);
 }
 
+/* The correct a - y of softmax with cross-entropy, with the label's
+ * entry written as -sum_(i != y) a_i (equal, since the a sum to 1): when
+ * the network is confident, a_y rounds to 1 and a_y - 1 to 0, while the
+ * sum keeps the tiny true value and the row sums to zero exactly. */
+static void softmax_residual(size_t k, const double *a, int label,
+                             double *delta)
+{
+    double others = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        delta[i] = a[i];
+        if ((int)i != label)
+            others += a[i];
+    }
+    delta[label] = -others;
+}
+
+/* The correct a - y of sigmoid with binary cross-entropy from z:
+ * sigmoid(z) - 1 = -sigmoid(-z), accurate where sigmoid(z) rounds to 1. */
+static void sigmoid_residual(size_t k, const double *z, int label,
+                             double *delta)
+{
+    for (size_t i = 0; i < k; i++) {
+        double y = gc_loss_target(k, label, i);
+        double s_neg = gc_activation_value(GC_ACT_SIGMOID, -z[i]);
+        delta[i] = y == 1.0 ? -s_neg
+                            : gc_activation_value(GC_ACT_SIGMOID, z[i]) - y;
+    }
+}
+
 void gc_mistakes_output_delta(const gc_as_written_spec *aw, gc_loss loss,
                               gc_activation output, const double *z,
                               const double *a, size_t k, int label,
@@ -66,7 +95,10 @@ void gc_mistakes_output_delta(const gc_as_written_spec *aw, gc_loss loss,
         aw->softmax_derivative == GC_SOFTMAX_DERIV_JACOBIAN &&
         !aw->derivative_at_activation;
     if (gc_loss_delta_is_residual(loss, output) && derivative_as_is) {
-        residual(k, a, label, delta);
+        if (output == GC_ACT_SOFTMAX && k > 1)
+            softmax_residual(k, a, label, delta);
+        else
+            sigmoid_residual(k, z, label, delta);
         return;
     }
     if (loss == GC_LOSS_MSE && aw->output_delta_skips_activation) {
