@@ -21,7 +21,7 @@ double gc_activation_value(gc_activation f, double z)
     case GC_ACT_TANH: return tanh(z);
     case GC_ACT_RELU: return z > 0.0 ? z : 0.0;
     case GC_ACT_LEAKY_RELU: return z > 0.0 ? z : GC_LEAKY_SLOPE * z;
-    case GC_ACT_SOFTMAX: break;  /* row-wise: see softmax.h */
+    case GC_ACT_SOFTMAX: break;  /* row-wise: see loss.h */
     }
     return NAN;
 }

@@ -1,7 +1,7 @@
 /* activation.h - elementwise activations and their derivatives.
  *
  * Shapes: every function maps n doubles to n doubles, in place allowed.
- * Softmax is row-wise and lives in softmax.h.  leaky-relu has slope
+ * Softmax is row-wise and lives in loss.h.  leaky-relu has slope
  * GC_LEAKY_SLOPE below zero.  At the kink of relu and leaky-relu (z == 0)
  * the derivative is taken from the right (1).
  */

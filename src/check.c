@@ -264,8 +264,10 @@ static gc_status direction_difference(gc_checker *c, gc_model *model,
                                       &minus, NULL, err)
                  : shifted_params_loss(c, model, t, u, -h, batch, &minus,
                                        NULL, err);
+    if (status != GC_OK)
+        return status;
     *numeric = (plus - minus) / (2.0 * h);
-    return status;
+    return GC_OK;
 }
 
 static gc_status check_one_direction(gc_checker *c, gc_model *model,
@@ -279,8 +281,16 @@ static gc_status check_one_direction(gc_checker *c, gc_model *model,
     size_t n = t->rows * t->cols;
     double *u = c->direction + t->offset;
     probe_direction(rng, grad + t->offset, u, n);
-    double theta_norm = cblas_dnrm2((int)n, model->params + t->offset, 1);
-    double h = step_for(theta_norm, options);
+    /* The step along the unit direction is sized like one parameter's
+     * step, from the tensor's root-mean-square value: u puts most of its
+     * length along the gradient, where the loss curves about as fast as
+     * along its steepest single parameter.  Sizing it from the tensor's
+     * whole norm (sqrt(n) times larger) made the truncation error of the
+     * difference dominate: measured on the Fashion-MNIST twin, 7e-8
+     * against 5e-9 over 15,000 steps. */
+    double theta_rms = cblas_dnrm2((int)n, model->params + t->offset, 1) /
+                       sqrt((double)n);
+    double h = step_for(theta_rms, options);
     double plus, minus;
     uint64_t pattern_plus = 0, pattern_minus = 0;
     gc_status status;
@@ -443,7 +453,8 @@ static gc_status unit_difference(gc_model *model, size_t l, size_t b,
 /* Numeric dL/dz[b, i] for every sample and unit of layer l, at steps h and
  * 2h.  The value is the step-h difference; its error estimate is the
  * larger of the rounding bound and |D(h) - D(2h)|, which exceeds the
- * truncation error of D(h) (3/4 of the difference for an h^2 error) and
+ * truncation error of D(h) (for an error c h^2, D(h) - D(2h) = -3 c h^2,
+ * three times the truncation error of D(h)) and
  * is of the order of its rounding error: a measured, not assumed, error. */
 static gc_status numeric_layer_deltas(gc_checker *c, gc_model *model,
                                       size_t l, size_t count,

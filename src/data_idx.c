@@ -292,6 +292,17 @@ static bool gc_idx_mul(size_t a, size_t b, size_t *out)
 gc_status gc_idx_load(const char *images_path, const char *labels_path,
                       gc_dataset **out, gc_error *err)
 {
+    return gc_idx_load_blamed(images_path, labels_path, out, NULL, err);
+}
+
+gc_status gc_idx_load_blamed(const char *images_path,
+                             const char *labels_path, gc_dataset **out,
+                             gc_idx_part *failed, gc_error *err)
+{
+    gc_idx_part ignored;
+    if (failed == NULL)
+        failed = &ignored;
+    *failed = GC_IDX_IMAGES;
     if (out == NULL || images_path == NULL || labels_path == NULL)
         return gc_error_set(err, GC_EINVAL, "gc_idx_load: NULL argument");
     *out = NULL;
@@ -306,8 +317,10 @@ gc_status gc_idx_load(const char *images_path, const char *labels_path,
     if (status == GC_OK)
         status = gc_idx_read_header(&images, GC_IDX_MAGIC_IMAGES, "images",
                                     &image_head, err);
-    if (status == GC_OK)
+    if (status == GC_OK) {
+        *failed = GC_IDX_LABELS;
         status = gc_idx_open(labels_path, &labels, err);
+    }
     if (status == GC_OK)
         status = gc_idx_read_header(&labels, GC_IDX_MAGIC_LABELS, "labels",
                                     &label_head, err);
@@ -321,6 +334,8 @@ gc_status gc_idx_load(const char *images_path, const char *labels_path,
     /* Shapes: n images of rows x cols bytes; n label bytes. */
     size_t n = image_head.count;
     size_t features = 0, pixel_bytes = 0;
+    if (status == GC_OK)
+        *failed = GC_IDX_IMAGES;
     if (status == GC_OK &&
         (!gc_idx_mul(image_head.rows, image_head.cols, &features) ||
          !gc_idx_mul(n, features, &pixel_bytes)))
@@ -338,6 +353,7 @@ gc_status gc_idx_load(const char *images_path, const char *labels_path,
                                   &pixels, err);
     }
     if (status == GC_OK) {
+        *failed = GC_IDX_LABELS;
         char layout[64];
         snprintf(layout, sizeof layout, "%zu labels after the 8-byte header",
                  n);
@@ -356,6 +372,7 @@ gc_status gc_idx_load(const char *images_path, const char *labels_path,
 
     gc_dataset *set = NULL;
     if (status == GC_OK) {
+        *failed = GC_IDX_IMAGES;
         set = gc_dataset_alloc(n, features, classes);
         if (set == NULL)
             status = gc_error_set(err, GC_ENOMEM, "'%s': no memory for %zu "

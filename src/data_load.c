@@ -109,21 +109,6 @@ static void gc_data_blame(gc_error *err, const char *config_path,
         gc_error_set(err, code, "[data] %s: %s", key, original);
 }
 
-/* Of two file names, the one quoted earlier in a loader's message (the
- * IDX loader quotes the file it is talking about first). */
-static bool gc_message_names_second(const char *message, const char *first,
-                                    const char *second)
-{
-    char quoted[GC_PATH_MAX + 2];
-    snprintf(quoted, sizeof quoted, "'%s'", first);
-    const char *at_first = strstr(message, quoted);
-    snprintf(quoted, sizeof quoted, "'%s'", second);
-    const char *at_second = strstr(message, quoted);
-    if (at_second == NULL)
-        return false;
-    return at_first == NULL || at_second < at_first;
-}
-
 /* gc_idx_load() with the failing file's config key named. */
 static gc_status gc_data_load_idx(const char *images, const char *labels,
                                   const char *images_key,
@@ -139,9 +124,10 @@ static gc_status gc_data_load_idx(const char *images, const char *labels,
                       no_images ? images_line : labels_line);
         return GC_ECONFIG;
     }
-    gc_status status = gc_idx_load(images, labels, out, err);
+    gc_idx_part failed;
+    gc_status status = gc_idx_load_blamed(images, labels, out, &failed, err);
     if (status != GC_OK && err != NULL) {
-        if (gc_message_names_second(err->message, images, labels))
+        if (failed == GC_IDX_LABELS)
             gc_data_blame(err, config_path, labels_key, labels_line);
         else
             gc_data_blame(err, config_path, images_key, images_line);

@@ -37,6 +37,17 @@ void gc_dataset_free(gc_dataset *set);
 gc_status gc_idx_load(const char *images_path, const char *labels_path,
                       gc_dataset **out, gc_error *err);
 
+/* Which of the two files an IDX error is about: the images for their own
+ * errors and for running out of memory, the labels for theirs and for a
+ * count that does not match the images'. */
+typedef enum { GC_IDX_IMAGES, GC_IDX_LABELS } gc_idx_part;
+
+/* gc_idx_load(), and on failure *failed (may be NULL) says which file to
+ * blame, even when both paths are the same file. */
+gc_status gc_idx_load_blamed(const char *images_path,
+                             const char *labels_path, gc_dataset **out,
+                             gc_idx_part *failed, gc_error *err);
+
 /* Reads a CSV file with one label column (0-based; -1 = last) and numeric
  * features in every other column.  Labels may be integers or names; names
  * are mapped to classes in order of first appearance.  Errors name the

@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REPORTED_MAX 64
+/* Keys a run can report: each id once per tensor (2 per layer), per delta
+ * (1 per layer) or per network, with room for the catalogue to grow to 16
+ * ids. */
+#define REPORTED_MAX (16 * (3 * GC_MAX_LAYERS + 1))
 
 struct gc_diagnosis {
     /* keys "id|tensor" already reported */
@@ -138,16 +141,16 @@ static double worst_row_sum(const double *g, size_t rows, size_t k)
     return worst;
 }
 
-/* rel = |x - y| / (|x| + |y|) over n values. */
+/* rel = |x - s y| / (|x| + |s y|) over n values. */
 static double relative_difference(const double *x, const double *y,
-                                  size_t n)
+                                  double s, size_t n)
 {
     double d2 = 0.0, x2 = 0.0, y2 = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double d = x[i] - y[i];
+        double yi = s * y[i], d = x[i] - yi;
         d2 += d * d;
         x2 += x[i] * x[i];
-        y2 += y[i] * y[i];
+        y2 += yi * yi;
     }
     double denominator = sqrt(x2) + sqrt(y2);
     return denominator > 0.0 ? sqrt(d2) / denominator : 0.0;
@@ -210,7 +213,8 @@ static void softmax_finding(gc_finding_event *f,
          "pair softmax with cross-entropy and use the output delta "
          "dL/dz = a - y (averaged over the batch); or, to keep this loss, "
          "multiply by the full Jacobian: dL/dz = s * (g - sum(s * g)) with "
-         "g = dL/da.  Compute the softmax as exp(z - max(z)) / sum");
+         "g = dL/da.  Compute the softmax as e / sum(e) with "
+         "e = exp(z - max(z)).");
     if (w != NULL)
         evidence(f, "weight_rel_error", w->rel_error);
     evidence(f, "logit_grad_sum", sum_analytic);
@@ -227,6 +231,7 @@ static size_t root_delta_layer(const gc_full_check_evidence *ev,
         if (ev->deltas[l] == NULL || ev->numeric_deltas[l] == NULL)
             return 0;
         *rel = relative_difference(ev->deltas[l], ev->numeric_deltas[l],
+                                   ev->numeric_delta_scale,
                                    ev->batch_count * ev->widths[l]);
         if (*rel > ev->fail_above || isnan(*rel))
             return l;
@@ -242,8 +247,8 @@ static void mismatch_finding(gc_finding_event *f, const gc_check_event *c,
          "%s disagrees with finite differences (relative error %.2e); %s",
          c->tensor, c->rel_error, where);
     text(f->fix, sizeof f->fix,
-         "compare the backward step named above with its formula; "
-         "gradcheck trace shows the numbers of one sample.  Worst element "
+         "compare the backward step named above with its formula, on one "
+         "sample (batch_size = 1) where it helps.  Worst element "
          "[%zu,%zu]: analytic %.6g, numeric %.6g", c->worst_row,
          c->worst_col, c->worst_analytic, c->worst_numeric);
     evidence(f, "rel_error", c->rel_error);
@@ -298,7 +303,10 @@ size_t gc_diagnose_full_check(gc_diagnosis *d,
     size_t n = 0;
     double delta_rel = NAN;
     size_t root = root_delta_layer(ev, &delta_rel);
-    if (root != 0 && layer_fails(ev, root))
+    if (root != 0 && !layer_fails(ev, root))
+        root = 0;   /* a delta off by less than its tensors show: each
+                       failing tensor below speaks for itself */
+    if (root != 0)
         report_root(d, ev, root, delta_rel, out, &n, max);
     for (size_t t = 0; t < ev->tensor_count; t++) {
         const gc_check_event *c = &ev->checks[t];
@@ -455,6 +463,9 @@ size_t gc_diagnose_train(gc_diagnosis *d, const gc_train_event *t,
     size_t last = d->windows - 1;
     double steps = (double)(d->window_step[last] - d->window_step[last - 1]);
     double rate = (d->window_mean[last] - d->window_mean[last - 1]) / steps;
+    /* Logits coming back toward 0 are recovering, not drifting. */
+    if ((rate < 0.0) != (t->mean_logit < 0.0))
+        return 0;
     double limit = rate < 0.0 ? GC_EXP_ARG_MIN : GC_EXP_ARG_MAX;
     double linear = (double)t->step + (limit - t->mean_logit) / rate;
     double growth = drift_growth(d);
@@ -471,9 +482,10 @@ size_t gc_diagnose_train(gc_diagnosis *d, const gc_train_event *t,
         return 0;
     text(f->message, sizeof f->message,
          "the mean output pre-activation moved the same way in each of "
-         "the last %d windows, to %.4g at %.3g per step and growing; it "
-         "reaches the end of exp's range (%.1f) near step %.0f",
-         GC_DRIFT_WINDOWS, t->mean_logit, rate, limit, d->drift_forecast);
+         "the last %d windows, to %.4g at %.3g per step%s; it reaches "
+         "the end of exp's range (%.1f) near step %.0f",
+         GC_DRIFT_WINDOWS, t->mean_logit, rate,
+         growth > 0.0 ? " and growing" : "", limit, d->drift_forecast);
     text(f->fix, sizeof f->fix,
          "logits that all move together mean the gradient with respect to "
          "the logits does not sum to zero over the classes; check the "

@@ -57,8 +57,12 @@ typedef struct {
     size_t batch_count;
     size_t layer_count;                /* 0: black box */
     size_t widths[GC_MAX_LAYERS + 1];
-    const double *deltas[GC_MAX_LAYERS + 1];         /* model's dL/dz */
-    const double *numeric_deltas[GC_MAX_LAYERS + 1]; /* numeric dL/dz */
+    const double *deltas[GC_MAX_LAYERS + 1];   /* model's per-sample dl/dz */
+    const double *numeric_deltas[GC_MAX_LAYERS + 1]; /* numeric dL/dz of
+                                                         the batch loss */
+    /* numeric_deltas times this are per-sample deltas comparable with
+     * deltas: the batch size for a mean-reduced loss, 1 for a sum. */
+    double numeric_delta_scale;
     const double *output_activations;  /* batch x width_L, or NULL */
     double fail_above;
 } gc_full_check_evidence;
@@ -71,9 +75,9 @@ size_t gc_diagnose_full_check(gc_diagnosis *d,
                               const gc_full_check_evidence *evidence,
                               gc_finding_event *out, size_t max);
 
-/* A direction check that failed on a tensor no finding explains yet gives
- * a gradient-mismatch; *wants_full_check asks the run loop to localise it
- * with a full check at this step. */
+/* A direction check that failed on a tensor no finding explains yet sets
+ * *wants_full_check, asking the run loop to localise it with a full check
+ * at this step (the full check's findings name it). */
 size_t gc_diagnose_directions(gc_diagnosis *d, const gc_check_event *checks,
                               size_t count, bool *wants_full_check,
                               gc_finding_event *out, size_t max);

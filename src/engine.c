@@ -753,5 +753,6 @@ static void wire_model(gc_engine *e)
     e->view.sample_loss_unit = view_sample_loss_unit;
     e->view.batch_loss_from = view_batch_loss_from;
     e->view.deltas = view_delta;
+    e->view.loss_is_batch_mean = true;   /* batch_loss: mean over samples */
     e->model.layers = &e->view;
 }

@@ -101,7 +101,7 @@ typedef enum {
     GC_TRAP_ZERO_SUM,          /* a softmax row sum of exactly 0 */
     GC_TRAP_DIVIDE_BY_ZERO,
     GC_TRAP_EXP_RANGE,         /* warning: exp argument outside
-                                  [-708.39, 709.78], where exp(x) is a
+                                  [-708.40, 709.78], where exp(x) is a
                                   normal, finite double */
     GC_TRAP_LOG_EDGE           /* warning: a probability of exactly 0 or 1
                                   went into a log */

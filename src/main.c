@@ -72,7 +72,12 @@ static int parse_arguments(int argc, char **argv, options *opt)
         } else if (strcmp(a, "--version") == 0) {
             printf("gradcheck %s\n", GC_VERSION);
             exit(0);
-        } else if (strcmp(a, "--json") == 0 && i + 1 < argc) {
+        } else if (strcmp(a, "--json") == 0) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "gradcheck: --json needs a FILE, as in "
+                        "--json run.jsonl\n");
+                return EXIT_USAGE;
+            }
             opt->json = argv[++i];
         } else if (strncmp(a, "--json=", 7) == 0) {
             opt->json = a + 7;

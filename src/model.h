@@ -53,8 +53,9 @@ typedef enum {
     GC_OP_ACTIVATION,         /* a = f(z), elementwise */
     GC_OP_SOFTMAX_EXP,        /* e = exp(z - shift); inputs: z - shift */
     GC_OP_SOFTMAX_NORMALISE,  /* a = e / sum(e); inputs: the row sums */
-    GC_OP_LOSS,               /* per-sample loss; inputs: what went into
-                                 log (probabilities) or the residuals */
+    GC_OP_LOSS,               /* per-sample loss, one per sample; inputs:
+                                 the probabilities that went into a log
+                                 (rows of row_length), or none */
     GC_OP_OUTPUT_DELTA,       /* dL/dz at the output layer */
     GC_OP_HIDDEN_DELTA,       /* dL/dz at a hidden layer */
     GC_OP_WEIGHT_GRADIENT,    /* dL/dW */
@@ -116,9 +117,15 @@ typedef struct {
     gc_status (*batch_loss_from)(gc_model *model, size_t layer,
                                  const double *z, double *loss,
                                  uint64_t *pattern, gc_error *err);
-    /* After gradient(): the model's own dL/dz of layer l, count x width_l,
-     * or NULL if the backward does not keep it. */
+    /* After gradient(): the model's own per-sample deltas of layer l,
+     * dl_b/dz[b, :] of each sample's own loss l_b (count x width_l), or
+     * NULL if the backward does not keep it. */
     const double *(*deltas)(gc_model *model, size_t layer);
+    /* How the batch loss reduces the per-sample losses: true for the mean
+     * (each sample weighs 1/count), false for the sum.  A numeric dL/dz
+     * of the batch loss times count (mean) or 1 (sum) is comparable with
+     * deltas(). */
+    bool loss_is_batch_mean;
 } gc_layer_view;
 
 struct gc_model {
@@ -128,7 +135,7 @@ struct gc_model {
     size_t param_count;
     double *params;                   /* the live parameters */
 
-    /* Loss of the batch at params.  pattern as in sample_loss_from. */
+    /* Loss of the batch at params.  pattern as in sample_loss_unit. */
     gc_status (*loss)(gc_model *model, const double *params,
                       const gc_batch *batch, double *loss, uint64_t *pattern,
                       gc_error *err);

@@ -4,6 +4,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_histogram.h>
 #include <gsl/gsl_statistics_double.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 
@@ -51,19 +52,34 @@ void gc_probe_free(gc_probe *p)
     free(p);
 }
 
-/* A range that GSL accepts: a constant array gets a unit-wide bin range
- * centred on its value. */
-static void histogram_range(double lo, double hi, double *a, double *b)
+/* The bins' range for values in [lo, hi], in units of *scale (values are
+ * binned as x * scale).  GSL wants hi > lo, finite, and excludes the top
+ * edge, so:
+ *   - the top edge is widened by the larger of 1e-12 of the range (far
+ *     below a bin width for any bin count under a million) and 4 ulps of
+ *     the largest magnitude (so that the widening survives rounding when
+ *     the spread is tiny next to the values);
+ *   - a constant array gets a bin range of half-width max(0.5, 1e-9 |v|)
+ *     around its value (0.5 alone vanishes in rounding above 2^52);
+ *   - values near DBL_MAX, whose range would overflow, are binned at a
+ *     quarter of their size (an exact power-of-two scaling). */
+static void histogram_range(double lo, double hi, double *a, double *b,
+                            double *scale)
 {
+    bool fits = fabs(lo) < DBL_MAX / 4 && fabs(hi) < DBL_MAX / 4;
+    *scale = fits ? 1.0 : 0.25;
+    lo *= *scale;
+    hi *= *scale;
+    double big = fmax(fabs(lo), fabs(hi));
+    double ulp = nextafter(big, INFINITY) - big;
     if (hi > lo) {
         *a = lo;
-        /* the upper edge is exclusive in GSL: widen it by a relative
-         * 1e-12 (far below any bin width) so the maximum is binned */
-        *b = hi + fmax(fabs(hi), hi - lo) * 1e-12;
+        *b = hi + fmax((hi - lo) * 1e-12, 4.0 * ulp);
         return;
     }
-    *a = lo - 0.5;
-    *b = hi + 0.5;
+    double half = fmax(0.5 * *scale, 1e-9 * big);
+    *a = lo - half;
+    *b = hi + half;
 }
 
 gc_status gc_probe_histogram(gc_probe *p, const double *values, size_t n,
@@ -94,19 +110,21 @@ gc_status gc_probe_histogram(gc_probe *p, const double *values, size_t n,
     ev->mean = gsl_stats_mean(p->finite, 1, finite);
     ev->std = finite > 1 ? gsl_stats_sd_m(p->finite, 1, finite, ev->mean)
                          : 0.0;
-    double lo, hi;
-    histogram_range(ev->min, ev->max, &lo, &hi);
+    double lo, hi, scale;
+    histogram_range(ev->min, ev->max, &lo, &hi, &scale);
     if (gsl_histogram_set_ranges_uniform(p->histogram, lo, hi) != GSL_SUCCESS)
         return gc_error_set(err, GC_ENUMERIC,
-                            "GSL could not set histogram range [%g, %g]", lo,
-                            hi);
+                            "GSL could not set histogram range [%g, %g]",
+                            lo / scale, hi / scale);
     for (size_t i = 0; i < finite; i++)
-        gsl_histogram_increment(p->histogram, p->finite[i]);
+        gsl_histogram_increment(p->histogram, p->finite[i] * scale);
     for (size_t b = 0; b < p->bins; b++) {
         double lower, upper;
         gsl_histogram_get_range(p->histogram, b, &lower, &upper);
-        p->edges[b] = lower;
-        p->edges[b + 1] = upper;
+        /* back in the values' units; a top edge just past DBL_MAX is
+         * reported as DBL_MAX so that every edge stays finite */
+        p->edges[b] = fmax(-DBL_MAX, fmin(DBL_MAX, lower / scale));
+        p->edges[b + 1] = fmax(-DBL_MAX, fmin(DBL_MAX, upper / scale));
         p->counts[b] = gsl_histogram_get(p->histogram, b);
     }
     return GC_OK;

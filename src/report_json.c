@@ -30,6 +30,7 @@ typedef struct {
     gc_sink sink;
     FILE *file;            /* the open .tmp */
     bool failed;           /* a write failed: the .tmp is incomplete */
+    size_t lines;          /* events written; 0: the run never started */
     const char *path;      /* where close() renames the file to */
     char *tmp_path;        /* path + ".tmp", written while the run goes */
     char names[];          /* storage for both names */
@@ -379,6 +380,7 @@ static gc_status line_write(gc_json_state *s, json_object *obj,
         return gc_error_set(err, GC_EIO, "%s: write failed: %s",
                             s->tmp_path, strerror(errno));
     }
+    s->lines++;
     return GC_OK;
 }
 
@@ -430,7 +432,15 @@ static gc_status json_close(gc_sink *sink, gc_error *err)
     int error = file_finish(s->file);
     gc_status status = GC_OK;
 
-    if (s->failed)
+    if (s->lines == 0 && !s->failed) {
+        /* Nothing happened (the data failed to load, say): a previous
+         * report at path stays as it was, and the empty .tmp goes. */
+        if (remove(s->tmp_path) != 0 && error == 0)
+            error = errno;
+        if (error != 0)
+            status = gc_error_set(err, GC_EIO, "%s: cannot remove: %s",
+                                  s->tmp_path, strerror(error));
+    } else if (s->failed)
         status = gc_error_set(err, GC_EIO, "%s: incomplete, not renamed to "
                               "%s: an earlier write failed", s->tmp_path,
                               s->path);
@@ -461,6 +471,7 @@ static gc_json_state *state_alloc(const char *path)
     memcpy(s->tmp_path + length, suffix, sizeof suffix);
     s->file = NULL;
     s->failed = false;
+    s->lines = 0;
     s->sink.self = s;
     s->sink.emit = json_emit;
     s->sink.close = json_close;

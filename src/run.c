@@ -297,7 +297,7 @@ static gc_status monitored_gradient(run_state *r, double *loss,
                                     gc_error *err)
 {
     gc_trap_clear_flags();
-    if (r->model->set_hook)
+    if (r->model->set_hook && r->spec->checks.traps)
         r->model->set_hook(r->model, gc_trap_hook, &r->monitor);
     gc_status status = r->model->gradient(r->model, r->model->params,
                                           &r->batch, loss, r->grad, err);
@@ -310,7 +310,7 @@ static gc_status monitored_update(run_state *r, gc_error *err)
 {
     double lr = r->spec->training.learning_rate;
     gc_trap_clear_flags();
-    if (r->model->set_hook)
+    if (r->model->set_hook && r->spec->checks.traps)
         r->model->set_hook(r->model, gc_trap_hook, &r->monitor);
     gc_status status = GC_OK;
     if (r->model->update != NULL) {
@@ -467,9 +467,12 @@ static void fill_evidence(run_state *r, size_t step,
     ev->numeric = gc_checker_numeric(r->checker);
     ev->batch_count = r->batch.count;
     ev->fail_above = r->spec->checks.fail_above;
+    ev->numeric_delta_scale = 1.0;
     if (v == NULL)
         return;
     ev->layer_count = v->layer_count;
+    ev->numeric_delta_scale = v->loss_is_batch_mean ? (double)r->batch.count
+                                                    : 1.0;
     for (size_t l = 0; l <= v->layer_count; l++)
         ev->widths[l] = v->width(m, l);
     for (size_t l = 1; l <= v->layer_count; l++) {

@@ -161,7 +161,7 @@ typedef struct {
 typedef struct {
     char json[GC_PATH_MAX];          /* JSON Lines file; empty = none */
     size_t histogram_bins;
-    bool quiet;                      /* no per-check tables on stdout */
+    bool quiet;                      /* no value statistics on stdout */
 } gc_report_spec;
 
 typedef struct {

@@ -33,13 +33,13 @@ static value_stats stats_of(const double *v, size_t n)
         if (!isfinite(v[i]))
             continue;
         finite++;
-        s.mean += v[i];
+        s.mean += v[i] / (double)n;   /* divided first: no overflow */
         s.max = fmax(s.max, v[i]);
         s.min = fmin(s.min, v[i]);
     }
     if (finite == 0)
         return (value_stats){NAN, NAN, NAN};
-    s.mean /= (double)finite;
+    s.mean *= (double)n / (double)finite;
     return s;
 }
 
@@ -139,7 +139,11 @@ static void record_fatal(gc_trap_monitor *m, const gc_op_record *r,
                           : SIZE_MAX;
     if (bad == SIZE_MAX && zero_sum == SIZE_MAX)
         return;   /* flags alone only refine the kind of a real value */
-    size_t row = r->row_length ? bad / r->row_length : bad;
+    /* Row-wise ops have row_length outputs a row, except the loss: one
+     * output per sample, each from a row of row_length inputs. */
+    size_t row = (r->row_length == 0 || r->op == GC_OP_LOSS ||
+                  bad == SIZE_MAX)
+                     ? bad : bad / r->row_length;
     value_stats behind = stats_of(r->inputs, r->input_count);
     gc_trap_kind kind;
     char detail[160];
@@ -184,4 +188,8 @@ void gc_trap_hook(void *context, const gc_op_record *r)
         watch_log_inputs(m, r);
     if (!m->fatal_seen)
         record_fatal(m, r, flags);
+    /* The checks above do arithmetic of their own (a comparison with a
+     * NaN raises invalid); clear what they raised so that it is not
+     * blamed on the next operation. */
+    feclearexcept(FE_ALL_EXCEPT);
 }

@@ -823,7 +823,7 @@ Test(text, direction_checks_are_counted_not_listed)
                     GC_VERDICT_INCONCLUSIVE, 0.9) };
     char *text = text_render(events, 5, NULL);
 
-    assert_contains(text, "direction checks: 1 pass, 3 fail, "
+    assert_contains(text, "direction checks recorded: 1 pass, 3 fail, "
                     "1 inconclusive (first fail: layer2.W at step 0, "
                     "rel 4.1e-01)\n");
     assert_contains(text, "also failed: layer1.b at step 2 (rel 2.0e-01)");
@@ -925,7 +925,7 @@ Test(text, direction_line_comes_before_the_summary)
                     1e-9),
         summary_event(NAN) };
     char *text = text_render(events, 2, NULL);
-    const char *line = strstr(text, "direction checks: 1 pass, 0 fail\n");
+    const char *line = strstr(text, "direction checks recorded: 1 pass, 0 fail\n");
 
     cr_assert_not_null(line, "%s", text);
     cr_assert_lt(line, strstr(text, "summary"));
