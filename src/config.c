@@ -13,6 +13,7 @@
  * expected and what was found.
  */
 #include "config.h"
+#include "expect.h"
 
 #include <errno.h>
 #include <ini.h>
@@ -44,13 +45,14 @@ typedef enum {
     GC_SECTION_AS_WRITTEN,
     GC_SECTION_CHECKS,
     GC_SECTION_REPORT,
+    GC_SECTION_EXPECT,
     GC_SECTION_COUNT
 } gc_config_section;
 
 /* In enum order; NULL-terminated like the other name lists. */
 static const char *const section_names[GC_SECTION_COUNT + 1] = {
     "data", "network", "loss", "training", "as-written", "checks", "report",
-    NULL
+    "expect", NULL
 };
 
 typedef enum {
@@ -62,7 +64,8 @@ typedef enum {
     GC_VALUE_DATA_PATH,  /* char[GC_PATH_MAX], relative to the config */
     GC_VALUE_PATH,       /* char[GC_PATH_MAX], kept as written */
     GC_VALUE_CHOICE,     /* an enum, by its name */
-    GC_VALUE_LAYERS      /* the [network] layers list */
+    GC_VALUE_LAYERS,     /* the [network] layers list */
+    GC_VALUE_FINDINGS    /* the [expect] findings list (expect.c) */
 } gc_value_kind;
 
 typedef struct {
@@ -213,6 +216,12 @@ static const gc_config_key keys[] = {
     KEY_NUMBER(REPORT, "histogram_bins", SIZE, report.histogram_bins,
                1, 1000, false, false, "a whole number from 1 to 1000"),
     KEY_BOOL(REPORT, "quiet", report.quiet),
+
+    KEY_TEXT(EXPECT, "findings", FINDINGS, expect.findings,
+             "a comma-separated list of finding ids, each optionally "
+             "id@step"),
+    KEY_BOOL(EXPECT, "no_other_errors", expect.no_other_errors),
+    KEY_BOOL(EXPECT, "enforce", expect.enforce),
 };
 
 #define GC_KEY_COUNT (sizeof keys / sizeof keys[0])
@@ -704,6 +713,15 @@ static gc_status set_value(gc_config_parser *p, const gc_config_key *key,
         return GC_OK;
     case GC_VALUE_LAYERS:
         return set_layers(p, key, value);
+    case GC_VALUE_FINDINGS: {
+        char why[512];   /* an unknown id with four suggestions */
+        if (!gc_expect_parse_findings(value, &p->spec.expect, why,
+                                      sizeof why))
+            return fail(p, p->line, "[%s] %s: %s",
+                        section_names[key->section], key->name, why);
+        p->spec.expect.line_of_findings = p->line;
+        return GC_OK;
+    }
     }
     return fail_key(p, key, value);
 }

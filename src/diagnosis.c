@@ -66,11 +66,7 @@ bool gc_diagnosis_reported(const gc_diagnosis *d, const char *id)
 
 static void evidence(gc_finding_event *f, const char *name, double value)
 {
-    if (f->evidence_count >= GC_EVIDENCE_MAX)
-        return;
-    gc_evidence *e = &f->evidence[f->evidence_count++];
-    snprintf(e->name, sizeof e->name, "%s", name);
-    e->value = value;
+    gc_finding_evidence(f, name, value);
 }
 
 static void text(char *dst, size_t size, const char *format, ...)

@@ -13,6 +13,7 @@
 #define GRADCHECK_DIAGNOSIS_H
 
 #include "events.h"
+#include "evidence.h"
 #include "model.h"
 #include "spec.h"
 #include "trap.h"
@@ -45,27 +46,6 @@
 
 typedef struct gc_diagnosis gc_diagnosis;
 
-/* What a full (element) check leaves for the diagnosis.  Arrays indexed by
- * layer (1..layer_count) may hold NULL where the model does not show it. */
-typedef struct {
-    size_t step;
-    size_t tensor_count;
-    const gc_tensor_info *tensors;
-    const gc_check_event *checks;      /* one per tensor */
-    const double *grad;                /* the model's gradient */
-    const double *numeric;             /* NaN where not checked */
-    size_t batch_count;
-    size_t layer_count;                /* 0: black box */
-    size_t widths[GC_MAX_LAYERS + 1];
-    const double *deltas[GC_MAX_LAYERS + 1];   /* model's per-sample dl/dz */
-    const double *numeric_deltas[GC_MAX_LAYERS + 1]; /* numeric dL/dz of
-                                                         the batch loss */
-    /* numeric_deltas times this are per-sample deltas comparable with
-     * deltas: the batch size for a mean-reduced loss, 1 for a sum. */
-    double numeric_delta_scale;
-    const double *output_activations;  /* batch x width_L, or NULL */
-    double fail_above;
-} gc_full_check_evidence;
 
 gc_diagnosis *gc_diagnosis_alloc(void);
 void gc_diagnosis_free(gc_diagnosis *diagnosis);

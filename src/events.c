@@ -8,6 +8,7 @@
  */
 #include "events.h"
 #include "model.h"
+#include <stdio.h>
 
 static const char gc_unknown_name[] = "unknown";
 
@@ -61,6 +62,16 @@ const char *gc_trap_kind_name(gc_trap_kind k)
     case GC_TRAP_LOG_EDGE: return "log-edge";
     }
     return gc_unknown_name;
+}
+
+void gc_finding_evidence(gc_finding_event *f, const char *name,
+                         double value)
+{
+    if (f->evidence_count >= GC_EVIDENCE_MAX)
+        return;
+    gc_evidence *e = &f->evidence[f->evidence_count++];
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->value = value;
 }
 
 const char *gc_severity_name(gc_severity s)

@@ -148,6 +148,10 @@ typedef struct {
     gc_evidence evidence[GC_EVIDENCE_MAX];
 } gc_finding_event;
 
+/* Appends one named number to a finding's evidence (dropped when full). */
+void gc_finding_evidence(gc_finding_event *f, const char *name,
+                         double value);
+
 /* ---- run, train, summary ------------------------------------------------ */
 
 typedef struct {

@@ -2,11 +2,16 @@
  *
  * The only file that prints or exits.  Exit status: 0 when the run found
  * no error, 1 when it found one, 2 for usage, config, data or I/O errors.
+ * With --expect (or [expect] enforce = true) 0 and 1 say instead whether
+ * the run found what the config's [expect] section says it must.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "blas.h"
 #include "config.h"
+#include "expect.h"
+#include "finding_catalog.h"
 #include "report_json.h"
+#include "report_junit.h"
 #include "report_text.h"
 #include "run.h"
 
@@ -28,7 +33,18 @@ typedef struct {
     bool quiet;
     bool progress;
     color_mode color;
+    bool expect;               /* --expect */
+    const char *junit;         /* --junit FILE */
+    bool list_findings;        /* --list-findings */
+    const char *explain;       /* --explain ID */
 } options;
+
+/* Close ids an unknown --explain ID suggests. */
+#define EXPLAIN_SUGGESTIONS_MAX 5
+
+/* Room for the expectation's description: a header, one line (about 400
+ * bytes at most) per listed id and per unexpected error id. */
+#define EXPECT_TEXT_MAX 65536
 
 static volatile sig_atomic_t interrupted;
 
@@ -41,6 +57,7 @@ static void on_interrupt(int signal_number)
 static void usage(FILE *stream)
 {
     fputs("usage: gradcheck [options] MODEL.cfg\n"
+          "       gradcheck --list-findings | --explain ID\n"
           "\n"
           "Trains the network MODEL.cfg describes, checks its backward pass\n"
           "against finite differences at every step, traps the first NaN or\n"
@@ -53,17 +70,25 @@ static void usage(FILE *stream)
           "  --color=WHEN       auto (default), always or never; NO_COLOR\n"
           "                     in the environment means never for auto\n"
           "  --no-progress      no progress line on stderr\n"
+          "  --expect           exit status says whether the run found what\n"
+          "                     the config's [expect] section lists\n"
+          "  --junit FILE       also write a JUnit XML report to FILE\n"
+          "  --list-findings    list every finding id, its severity and "
+          "summary\n"
+          "  --explain ID       print the page of finding ID\n"
           "  --help             this text\n"
           "  --version          the version\n"
           "\n"
           "exit status: 0 no error finding, 1 an error finding, 2 usage,\n"
-          "config, data or output errors.  See docs/ and README.md.\n",
+          "config, data or output errors; with --expect, 0 expectation met,\n"
+          "1 not met.  See docs/ (docs/ci.md for CI) and README.md.\n",
           stream);
 }
 
 static int parse_arguments(int argc, char **argv, options *opt)
 {
-    *opt = (options){NULL, NULL, false, true, COLOR_AUTO};
+    *opt = (options){NULL, NULL, false, true, COLOR_AUTO, false, NULL, false,
+                     NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -81,6 +106,28 @@ static int parse_arguments(int argc, char **argv, options *opt)
             opt->json = argv[++i];
         } else if (strncmp(a, "--json=", 7) == 0) {
             opt->json = a + 7;
+        } else if (strcmp(a, "--junit") == 0) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "gradcheck: --junit needs a FILE, as in "
+                        "--junit report.xml\n");
+                return EXIT_USAGE;
+            }
+            opt->junit = argv[++i];
+        } else if (strncmp(a, "--junit=", 8) == 0) {
+            opt->junit = a + 8;
+        } else if (strcmp(a, "--expect") == 0) {
+            opt->expect = true;
+        } else if (strcmp(a, "--list-findings") == 0) {
+            opt->list_findings = true;
+        } else if (strcmp(a, "--explain") == 0) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "gradcheck: --explain needs a finding id, "
+                        "as in --explain logit-drift\n");
+                return EXIT_USAGE;
+            }
+            opt->explain = argv[++i];
+        } else if (strncmp(a, "--explain=", 10) == 0) {
+            opt->explain = a + 10;
         } else if (strcmp(a, "--quiet") == 0) {
             opt->quiet = true;
         } else if (strcmp(a, "--no-progress") == 0) {
@@ -101,11 +148,50 @@ static int parse_arguments(int argc, char **argv, options *opt)
             return EXIT_USAGE;
         }
     }
+    if (opt->list_findings || opt->explain != NULL)
+        return 0;
     if (opt->config == NULL) {
         usage(stderr);
         return EXIT_USAGE;
     }
     return 0;
+}
+
+/* --list-findings: the registry, one id a line. */
+static int list_findings(void)
+{
+    printf("%-32s %-8s %s\n", "id", "severity", "summary");
+    for (size_t i = 0; i < gc_finding_catalog_count(); i++) {
+        const gc_finding_info *f = gc_finding_catalog_at(i);
+        printf("%-32s %-8s %s\n", f->id, gc_severity_name(f->severity),
+               f->summary);
+    }
+    return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+}
+
+/* --explain ID: the embedded page of ID. */
+static int explain(const char *id)
+{
+    const gc_finding_page *page = gc_finding_page_find(id);
+    const gc_finding_info *info = gc_finding_catalog_find(id);
+    if (page != NULL) {
+        fwrite(page->text, 1, page->length, stdout);
+        return fflush(stdout) == 0 ? 0 : EXIT_USAGE;
+    }
+    if (info != NULL) {
+        fprintf(stderr, "gradcheck: finding '%s' (%s: %s) has no page in "
+                "this build: docs/findings/%s.md was missing\n", id,
+                gc_severity_name(info->severity), info->summary, id);
+        return EXIT_USAGE;
+    }
+    const char *close[EXPLAIN_SUGGESTIONS_MAX];
+    size_t n = gc_finding_catalog_close_ids(id, close,
+                                            EXPLAIN_SUGGESTIONS_MAX);
+    fprintf(stderr, "gradcheck: no finding '%s'", id);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "%s%s", i == 0 ? "; close ids: " : ", ", close[i]);
+    fprintf(stderr, " (gradcheck --list-findings lists every id)\n");
+    return EXIT_USAGE;
 }
 
 static bool use_color(color_mode mode)
@@ -156,6 +242,10 @@ int main(int argc, char **argv)
     int rc = parse_arguments(argc, argv, &opt);
     if (rc != 0)
         return rc;
+    if (opt.list_findings)
+        return list_findings();
+    if (opt.explain != NULL)
+        return explain(opt.explain);
 
     static gc_spec spec;
     gc_error err;
@@ -167,15 +257,29 @@ int main(int argc, char **argv)
     const char *json = opt.json ? opt.json
                                 : (spec.report.json[0] ? spec.report.json
                                                        : NULL);
-    gc_sink *sinks[2];
+    gc_sink *sinks[4];
     size_t sink_count = 0;
+    bool expecting = opt.expect || spec.expect.enforce;
+    static gc_expect_outcome outcome;
     gc_text_options text = {opt.quiet || spec.report.quiet,
                             use_color(opt.color)};
     gc_status status = gc_text_sink_open(stdout, &text, &sinks[0], &err);
     if (status == GC_OK)
         sink_count++;
     if (status == GC_OK && json != NULL) {
-        status = gc_json_sink_open(json, &sinks[1], &err);
+        status = gc_json_sink_open(json, &sinks[sink_count], &err);
+        if (status == GC_OK)
+            sink_count++;
+    }
+    if (status == GC_OK && opt.junit != NULL) {
+        status = gc_junit_sink_open(opt.junit, &spec.expect,
+                                    &sinks[sink_count], &err);
+        if (status == GC_OK)
+            sink_count++;
+    }
+    if (status == GC_OK && expecting) {
+        status = gc_expect_sink_open(&spec.expect, &outcome,
+                                     &sinks[sink_count], &err);
         if (status == GC_OK)
             sink_count++;
     }
@@ -194,6 +298,13 @@ int main(int argc, char **argv)
     if (status != GC_OK) {
         fprintf(stderr, "gradcheck: %s\n", run_err.message);
         return EXIT_USAGE;
+    }
+    if (expecting) {
+        static char expect_text[EXPECT_TEXT_MAX];
+        fputs(gc_expect_describe(&outcome, expect_text, sizeof expect_text),
+              stdout);
+        fflush(stdout);
+        return outcome.met ? 0 : 1;
     }
     return summary.exit_status;
 }

@@ -7,6 +7,8 @@
 #include "dataset.h"
 #include "diagnosis.h"
 #include "engine.h"
+#include "health.h"
+#include "loss.h"
 #include "probe.h"
 #include "trap.h"
 
@@ -57,6 +59,15 @@ typedef struct {
     size_t window_steps;
     double last_loss;
     struct timespec started;
+    /* training health (health.h) */
+    gc_health *health;
+    double *params_before;          /* the window step's params, pre-update */
+    double *targets;                /* batch x output width */
+    double closed_loss;             /* the last closed window's mean loss */
+    size_t closed_steps;
+    size_t rows_at_start[GC_MAX_LAYERS + 1];
+    gsl_rng *recheck_rng;           /* rechecks at a larger step */
+    gc_check_event *rechecks;
 } run_state;
 
 unsigned long long gc_seed_derive(unsigned long long seed, unsigned stream)
@@ -170,6 +181,45 @@ static size_t planned_steps(const gc_spec *spec, size_t samples)
     return per_epoch * (spec->training.epochs ? spec->training.epochs : 1);
 }
 
+/* The health rules' view of the network: widths and activations from the
+ * layer view, or the weight tensors' shapes for a black box. */
+static gc_status alloc_health(run_state *r, size_t inputs, gc_error *err)
+{
+    gc_model *m = r->model;
+    const gc_layer_view *v = m->layers;
+    gc_health_shape shape;
+    memset(&shape, 0, sizeof shape);
+    shape.widths[0] = inputs;
+    for (size_t t = 0; t < m->tensor_count; t++) {
+        size_t l = m->tensors[t].layer;
+        if (m->tensors[t].kind != GC_TENSOR_WEIGHT || l > GC_MAX_LAYERS)
+            continue;
+        shape.widths[l] = m->tensors[t].rows;
+        if (l > shape.layer_count)
+            shape.layer_count = l;
+    }
+    for (size_t l = 1; v != NULL && l <= v->layer_count &&
+                       l <= GC_MAX_LAYERS; l++) {
+        shape.widths[l] = v->width(m, l);
+        if (!gc_activation_from_name(v->activation_name(m, l),
+                                     &shape.activation[l]))
+            shape.activation[l] = GC_ACT_IDENTITY;
+    }
+    size_t k = shape.widths[shape.layer_count];
+    r->health = gc_health_alloc(&shape);
+    r->params_before = malloc(m->param_count * sizeof(double));
+    r->targets = malloc((k ? k : 1) * r->spec->training.batch_size *
+                        sizeof(double));
+    r->rechecks = calloc(m->tensor_count, sizeof *r->rechecks);
+    r->recheck_rng = gsl_rng_alloc(gsl_rng_mt19937);
+    if (!r->health || !r->params_before || !r->targets || !r->rechecks ||
+        !r->recheck_rng)
+        return gc_error_set(err, GC_ENOMEM, "no memory for the run");
+    gsl_rng_set(r->recheck_rng,
+                (unsigned long)gc_seed_derive(r->spec->training.seed, 4));
+    return GC_OK;
+}
+
 static gc_status allocate_buffers(run_state *r, size_t inputs, gc_error *err)
 {
     size_t batch = r->spec->training.batch_size;
@@ -201,6 +251,8 @@ static gc_status allocate_buffers(run_state *r, size_t inputs, gc_error *err)
     if (status == GC_OK)
         status = gc_probe_alloc(max_values, r->spec->report.histogram_bins,
                                 &r->probe, err);
+    if (status == GC_OK)
+        status = alloc_health(r, inputs, err);
     return status;
 }
 
@@ -250,6 +302,12 @@ static void tear_down(run_state *r)
     free(r->batch_labels);
     free(r->checks);
     free(r->direction_reported);
+    gc_health_free(r->health);
+    free(r->params_before);
+    free(r->targets);
+    free(r->rechecks);
+    if (r->recheck_rng)
+        gsl_rng_free(r->recheck_rng);
 }
 
 static gc_status emit_run(run_state *r, gc_error *err)
@@ -376,6 +434,8 @@ static gc_status close_window(run_state *r, size_t step, gc_error *err)
     t->step = step;
     t->window = r->window_steps;
     t->loss = r->window_loss / (double)r->window_steps;
+    r->closed_loss = t->loss;
+    r->closed_steps = t->window;
     bool shown = r->model->layers != NULL;
     t->mean_logit = shown ? r->window_logit / (double)r->window_steps : NAN;
     t->max_logit = shown ? r->window_max : NAN;
@@ -390,6 +450,109 @@ static gc_status close_window(run_state *r, size_t step, gc_error *err)
     return emit_findings(r, findings, n, err);
 }
 
+/* ---- training health ----------------------------------------------------- */
+
+/* Every step: the batch inputs, each layer's pre-activations and the
+ * output targets (one-hot, or the label itself for one output unit). */
+static void observe_health(run_state *r)
+{
+    const gc_layer_view *v = r->model->layers;
+    gc_health_batch b;
+    memset(&b, 0, sizeof b);
+    b.count = r->batch.count;
+    b.x = r->batch.x;
+    if (v != NULL) {
+        size_t L = v->layer_count, k = v->width(r->model, L);
+        for (size_t l = 1; l <= L && l <= GC_MAX_LAYERS; l++)
+            b.z[l] = v->pre_activations(r->model, l);
+        for (size_t s = 0; s < b.count; s++)
+            for (size_t u = 0; u < k; u++)
+                r->targets[s * k + u] =
+                    gc_loss_target(k, r->batch.labels[s], u);
+        b.targets = r->targets;
+    }
+    gc_health_observe_batch(r->health, &b);
+}
+
+/* Rows of each layer's weight tensor equal to another of its rows. */
+static void identical_rows(run_state *r, size_t *out)
+{
+    const gc_model *m = r->model;
+    for (size_t t = 0; t < m->tensor_count; t++) {
+        const gc_tensor_info *ti = &m->tensors[t];
+        if (ti->kind == GC_TENSOR_WEIGHT && ti->layer <= GC_MAX_LAYERS)
+            out[ti->layer] = gc_health_identical_rows(
+                r->health, m->params + ti->offset, ti->rows, ti->cols);
+    }
+}
+
+/* After the update of step 0 and of a window's last step: per-layer
+ * weight, gradient and update norms, the batch's loss before and after
+ * the update; at step 0 the starting point of the health rules, at a
+ * window's end the rules themselves. */
+static gc_status health_measure(run_state *r, size_t step, bool window_end,
+                                gc_error *err)
+{
+    gc_model *m = r->model;
+    gc_health_window w;
+    memset(&w, 0, sizeof w);
+    w.step = step;
+    w.steps = r->closed_steps;
+    w.loss = r->closed_loss;
+    for (size_t t = 0; t < m->tensor_count; t++) {
+        const gc_tensor_info *ti = &m->tensors[t];
+        size_t n = ti->rows * ti->cols, l = ti->layer;
+        if (ti->kind != GC_TENSOR_WEIGHT || l > GC_MAX_LAYERS)
+            continue;
+        const double *before = r->params_before + ti->offset;
+        const double *after = m->params + ti->offset;
+        const double *g = r->grad + ti->offset;
+        double w2 = 0.0, g2 = 0.0, u2 = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            double d = after[i] - before[i];
+            w.descent += g[i] * d;
+            w2 += before[i] * before[i];
+            g2 += g[i] * g[i];
+            u2 += d * d;
+        }
+        w.weight_elements[l] = n;
+        w.weight_norm[l] = sqrt(w2);
+        w.gradient_norm[l] = sqrt(g2);
+        w.update_norm[l] = sqrt(u2);
+        w.rows[l] = ti->rows;
+        if (l > w.layer_count)
+            w.layer_count = l;
+    }
+    w.batch_loss = r->last_loss;
+    const gc_layer_view *v = m->layers;
+    w.deltas_known = v != NULL && v->deltas != NULL &&
+                     v->layer_count == w.layer_count;
+    for (size_t l = 1; w.deltas_known && l <= w.layer_count; l++) {
+        const double *d = v->deltas(m, l);
+        size_t count = r->batch.count * v->width(m, l);
+        double s2 = 0.0;
+        for (size_t i = 0; d != NULL && i < count; i++)
+            s2 += d[i] * d[i];
+        w.deltas_known = d != NULL && count > 0;
+        w.delta_rms[l] = w.deltas_known ? sqrt(s2 / (double)count) : NAN;
+    }
+    gc_finding_event findings[FINDINGS_MAX];
+    size_t n = 0;
+    if (step == 0)
+        n = gc_health_first_step(r->health, &w, findings, FINDINGS_MAX);
+    gc_status status = emit_findings(r, findings, n, err);
+    if (status != GC_OK || !window_end)
+        return status;
+    if (gc_health_wants_rows(r->health)) {
+        w.rows_known = true;
+        identical_rows(r, w.identical_rows);
+        memcpy(w.identical_rows_at_start, r->rows_at_start,
+               sizeof w.identical_rows_at_start);
+    }
+    n = gc_health_window_end(r->health, &w, findings, FINDINGS_MAX);
+    return emit_findings(r, findings, n, err);
+}
+
 /* ---- checks and probes --------------------------------------------------- */
 
 static gc_check_options check_options(const gc_spec *spec)
@@ -397,6 +560,43 @@ static gc_check_options check_options(const gc_spec *spec)
     return (gc_check_options){spec->checks.method, spec->checks.step_scale,
                               spec->checks.pass_below,
                               spec->checks.fail_above, spec->checks.sample};
+}
+
+/* Checks that did not pass and may be rounding are repeated with a step
+ * GC_ROUNDING_STEP_FACTOR times larger; where the mismatch shrank and the
+ * repeat passes, the repeat's result takes the check's place and the pair
+ * counts toward check-rounding (health.h).  Element checks leave the
+ * numeric gradient of the larger step in the checker. */
+static gc_status recheck_rounding(run_state *r, size_t step, bool elements,
+                                  gc_error *err)
+{
+    size_t count = r->model->tensor_count;
+    bool wanted = false;
+    for (size_t t = 0; t < count; t++)
+        wanted = wanted || gc_health_rounding_candidate(&r->checks[t]);
+    if (!wanted)
+        return GC_OK;
+    gc_check_options options = check_options(r->spec);
+    options.step_scale *= GC_ROUNDING_STEP_FACTOR;
+    gc_status status =
+        elements ? gc_check_elements(r->checker, r->model, &r->batch,
+                                     r->grad, &options, r->recheck_rng,
+                                     r->rechecks, err)
+                 : gc_check_directions(r->checker, r->model, &r->batch,
+                                       r->grad, &options, r->recheck_rng,
+                                       r->rechecks, err);
+    if (status != GC_OK)
+        return status;
+    for (size_t t = 0; t < count; t++) {
+        gc_check_event *c = &r->checks[t];
+        c->step = r->rechecks[t].step = step;
+        if (!gc_health_rounding_candidate(c) ||
+            !gc_health_is_rounding(c, &r->rechecks[t]))
+            continue;
+        gc_health_observe_rounding(r->health, c, &r->rechecks[t]);
+        *c = r->rechecks[t];
+    }
+    return GC_OK;
 }
 
 static gc_status emit_histogram(run_state *r, size_t step, size_t layer,
@@ -475,9 +675,15 @@ static void fill_evidence(run_state *r, size_t step,
                                                     : 1.0;
     for (size_t l = 0; l <= v->layer_count; l++)
         ev->widths[l] = v->width(m, l);
+    ev->activations[0] = v->activations(m, 0);
     for (size_t l = 1; l <= v->layer_count; l++) {
         ev->deltas[l] = v->deltas ? v->deltas(m, l) : NULL;
         ev->numeric_deltas[l] = gc_checker_numeric_deltas(r->checker, l);
+        ev->activations[l] = v->activations(m, l);
+        ev->pre_activations[l] = v->pre_activations(m, l);
+        if (!gc_activation_from_name(v->activation_name(m, l),
+                                     &ev->activation[l]))
+            ev->activation[l] = GC_ACT_IDENTITY;
     }
     ev->output_activations = v->activations(m, v->layer_count);
 }
@@ -488,11 +694,14 @@ static gc_status full_check(run_state *r, size_t step, gc_error *err)
     gc_status status = gc_check_elements(r->checker, r->model, &r->batch,
                                          r->grad, &options, r->check_rng,
                                          r->checks, err);
+    if (status == GC_OK)
+        status = recheck_rounding(r, step, true, err);
     for (size_t t = 0; t < r->model->tensor_count && status == GC_OK; t++) {
         gc_event event = {.kind = GC_EVENT_CHECK};
         r->checks[t].step = step;
         event.u.check = r->checks[t];
         count_verdict(r, r->checks[t].verdict);
+        gc_health_observe_check(r->health, &r->checks[t]);
         status = dispatch(r, &event, err);
     }
     if (status != GC_OK)
@@ -518,10 +727,13 @@ static gc_status direction_checks(run_state *r, size_t step, bool record,
     gc_status status = gc_check_directions(r->checker, r->model, &r->batch,
                                            r->grad, &options, r->check_rng,
                                            r->checks, err);
+    if (status == GC_OK)
+        status = recheck_rounding(r, step, false, err);
     for (size_t t = 0; t < r->model->tensor_count && status == GC_OK; t++) {
         gc_check_event *c = &r->checks[t];
         c->step = step;
         count_verdict(r, c->verdict);
+        gc_health_observe_check(r->health, c);
         bool first_fail = c->verdict == GC_VERDICT_FAIL &&
                           !r->direction_reported[t];
         if (first_fail)
@@ -558,6 +770,9 @@ static gc_status one_step(run_state *r, size_t step, bool *stop,
         return GC_OK;
     }
     accumulate_window(r, loss);
+    observe_health(r);
+    if (step == 0)
+        identical_rows(r, r->rows_at_start);
     bool full = step == 0 ||
                 (checks->full_every > 0 && step % checks->full_every == 0);
     bool wants_full = false;
@@ -567,12 +782,18 @@ static gc_status one_step(run_state *r, size_t step, bool *stop,
                                   &wants_full, err);
     if (status == GC_OK && (full || wants_full))
         status = full_check(r, step, err);
-    if (status == GC_OK && (step + 1) % checks->drift_window == 0)
+    bool window_end = (step + 1) % checks->drift_window == 0;
+    if (status == GC_OK && window_end)
         status = close_window(r, step, err);
+    if (status == GC_OK && (window_end || step == 0))
+        memcpy(r->params_before, r->model->params,
+               r->model->param_count * sizeof(double));
     if (status == GC_OK)
         status = monitored_update(r, err);
     if (status == GC_OK && r->monitor.fatal_seen)
         *stop = true;
+    if (status == GC_OK && (window_end || step == 0) && !*stop)
+        status = health_measure(r, step, window_end, err);
     return status;
 }
 
@@ -608,6 +829,11 @@ static gc_status finish(run_state *r, size_t steps_done, gc_error *err)
         status = emit_trap(r, &r->monitor.fatal, err);
     } else {
         status = close_window(r, steps_done ? steps_done - 1 : 0, err);
+    }
+    if (status == GC_OK) {
+        gc_finding_event findings[FINDINGS_MAX];
+        size_t n = gc_health_finish(r->health, findings, FINDINGS_MAX);
+        status = emit_findings(r, findings, n, err);
     }
     if (status != GC_OK)
         return status;

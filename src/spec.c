@@ -122,6 +122,11 @@ void gc_spec_init(gc_spec *spec)
     gc_as_written_spec_init(&spec->as_written);
     gc_checks_spec_init(&spec->checks);
     gc_report_spec_init(&spec->report);
+    /* Nothing required and no error allowed: what exit status 0 means
+     * without an [expect] section. */
+    spec->expect.count = 0;
+    spec->expect.no_other_errors = true;
+    spec->expect.enforce = false;
 }
 
 const char *gc_activation_name(gc_activation a)
@@ -135,6 +140,19 @@ const char *gc_activation_name(gc_activation a)
     case GC_ACT_SOFTMAX: return "softmax";
     }
     return "unknown";
+}
+
+bool gc_activation_from_name(const char *name, gc_activation *out)
+{
+    static const gc_activation all[] = {
+        GC_ACT_IDENTITY, GC_ACT_SIGMOID, GC_ACT_TANH, GC_ACT_RELU,
+        GC_ACT_LEAKY_RELU, GC_ACT_SOFTMAX};
+    for (size_t i = 0; name != NULL && i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(name, gc_activation_name(all[i])) == 0) {
+            *out = all[i];
+            return true;
+        }
+    return false;
 }
 
 const char *gc_loss_name(gc_loss l)

@@ -164,6 +164,27 @@ typedef struct {
     bool quiet;                      /* no value statistics on stdout */
 } gc_report_spec;
 
+/* ---- [expect]: what a run must find (docs/ci.md) ------------------- */
+
+#define GC_EXPECT_MAX 32             /* ids one [expect] can list */
+#define GC_FINDING_ID_MAX 40         /* as gc_finding_event.id, with NUL */
+
+typedef struct {
+    char id[GC_FINDING_ID_MAX];      /* a registered finding id */
+    bool by_step;                    /* false: at any step */
+    size_t step;                     /* the latest step it may first appear */
+} gc_expected_finding;
+
+typedef struct {
+    size_t count;
+    gc_expected_finding findings[GC_EXPECT_MAX];
+    bool no_other_errors;            /* no unlisted finding of severity
+                                        error may appear */
+    bool enforce;                    /* the exit status follows the
+                                        expectation without --expect */
+    int line_of_findings;            /* where findings was set; 0 = not */
+} gc_expect_spec;
+
 typedef struct {
     char path[GC_PATH_MAX];          /* the config file, for messages */
     gc_data_spec data;
@@ -173,6 +194,7 @@ typedef struct {
     gc_as_written_spec as_written;
     gc_checks_spec checks;
     gc_report_spec report;
+    gc_expect_spec expect;
 } gc_spec;
 
 /* Sets every field to its documented default (docs/config.md). */
@@ -180,6 +202,8 @@ void gc_spec_init(gc_spec *spec);
 
 /* Names used in config files and reports ("sigmoid", "mse", ...). */
 const char *gc_activation_name(gc_activation a);
+/* The activation named by gc_activation_name(); false if none is. */
+bool gc_activation_from_name(const char *name, gc_activation *out);
 const char *gc_loss_name(gc_loss l);
 
 #endif

@@ -11,7 +11,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 packages="build-essential cmake pkg-config libgsl-dev libinih-dev \
-libjson-c-dev zlib1g-dev libopenblas-dev libcriterion-dev \
+libjson-c-dev libxml2-dev zlib1g-dev libopenblas-dev libcriterion-dev \
 dataset-fashion-mnist"
 
 missing=""
