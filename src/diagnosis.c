@@ -101,24 +101,6 @@ static gc_finding_event *begin(gc_diagnosis *d, const char *id,
 
 /* ---- full check: softmax Jacobian and localisation ----------------------- */
 
-static bool rows_look_like_softmax(const double *a, size_t rows, size_t k)
-{
-    if (a == NULL || k < 2)
-        return false;
-    for (size_t r = 0; r < rows; r++) {
-        double sum = 0.0;
-        for (size_t i = 0; i < k; i++) {
-            double v = a[r * k + i];
-            if (!(v >= 0.0 && v <= 1.0))
-                return false;
-            sum += v;
-        }
-        if (fabs(sum - 1.0) > GC_SOFTMAX_ROW_TOLERANCE)
-            return false;
-    }
-    return true;
-}
-
 /* Largest |sum_k g[r, k]| / sum_k |g[r, k]| over the rows. */
 static double worst_row_sum(const double *g, size_t rows, size_t k)
 {
@@ -261,7 +243,7 @@ static void report_root(gc_diagnosis *d, const gc_full_check_evidence *ev,
 {
     size_t L = ev->layer_count;
     double sum_a = NAN, sum_n = NAN;
-    bool softmax = rows_look_like_softmax(ev->output_activations,
+    bool softmax = gc_rows_look_like_softmax(ev->output_activations,
                                           ev->batch_count,
                                           L ? ev->widths[L] : 0);
     if (root == L && softmax && logit_sums(ev, &sum_a, &sum_n) &&
@@ -299,6 +281,16 @@ size_t gc_diagnose_full_check(gc_diagnosis *d,
     size_t n = 0;
     double delta_rel = NAN;
     size_t root = root_delta_layer(ev, &delta_rel);
+    /* A mistake the fingerprints name explains every failing tensor:
+     * reported once, in place of the plain mismatches. */
+    gc_finding_event named;
+    if (gc_fingerprint_full_check(ev, root, &named)) {
+        if (max > 0 && !seen(d, named.id, "")) {
+            remember(d, named.id, "");
+            out[n++] = named;
+        }
+        return n;
+    }
     if (root != 0 && !layer_fails(ev, root))
         root = 0;   /* a delta off by less than its tensors show: each
                        failing tensor below speaks for itself */
@@ -312,7 +304,7 @@ size_t gc_diagnose_full_check(gc_diagnosis *d,
         /* No delta is shown, or this layer's delta is right: either way
          * the tensor itself is what the evidence points at. */
         double sum_a, sum_n;
-        bool softmax = rows_look_like_softmax(
+        bool softmax = gc_rows_look_like_softmax(
             ev->output_activations, ev->batch_count,
             ev->layer_count ? ev->widths[ev->layer_count] : 0);
         if (ev->layer_count == 0 || ev->deltas[layer] == NULL) {
@@ -499,6 +491,20 @@ size_t gc_diagnose_train(gc_diagnosis *d, const gc_train_event *t,
     return n;
 }
 
+/* ---- the update ---------------------------------------------------------- */
+
+size_t gc_diagnose_update(gc_diagnosis *d, const gc_update_evidence *u,
+                          gc_finding_event *out, size_t max)
+{
+    gc_finding_event named;
+    if (max == 0 || seen(d, "update-ascent", "") ||
+        !gc_fingerprint_update(u, &named))
+        return 0;
+    remember(d, named.id, "");
+    out[0] = named;
+    return 1;
+}
+
 /* ---- traps --------------------------------------------------------------- */
 
 static const char *fix_for_op(gc_op op)
@@ -555,5 +561,11 @@ size_t gc_diagnose_trap(gc_diagnosis *d, const gc_trap_event *trap,
     evidence(f, "input_mean", trap->input_mean);
     evidence(f, "input_min", trap->input_min);
     evidence(f, "sample", (double)trap->sample);
+    gc_finding_event named;
+    if (n < max && gc_fingerprint_trap(trap, &named) &&
+        !seen(d, named.id, "")) {
+        remember(d, named.id, "");
+        out[n++] = named;
+    }
     return n;
 }

@@ -14,6 +14,7 @@
 
 #include "events.h"
 #include "evidence.h"
+#include "fingerprint.h"
 #include "model.h"
 #include "spec.h"
 #include "trap.h"
@@ -30,10 +31,6 @@
  * softmax layer stays within a few units of 0; 20 is far outside that
  * (exp(20) = 5e8) and far inside exp's range (708). */
 #define GC_DRIFT_MIN_LOGIT 20.0
-
-/* Softmax rows: activations in (0, 1] summing to 1 within this tolerance
- * (rounding of a k-term sum is ~k eps; 1e-9 leaves ample room). */
-#define GC_SOFTMAX_ROW_TOLERANCE 1e-9
 
 /* Per-sample logit-gradient sums, relative to the gradient's 1-norm: a
  * correct softmax backward gives rounding-level sums (<~1e-12); the
@@ -68,7 +65,12 @@ size_t gc_diagnose_train(gc_diagnosis *d, const gc_train_event *train,
                          const gc_trap_monitor *monitor,
                          gc_finding_event *out, size_t max);
 
-/* Traps: non-finite for a fatal one, unstable-softmax for exp-range. */
+/* The update of one step: update-ascent (fingerprint.h), once a run. */
+size_t gc_diagnose_update(gc_diagnosis *d, const gc_update_evidence *update,
+                          gc_finding_event *out, size_t max);
+
+/* Traps: non-finite for a fatal one (and unclamped-log where the
+ * fingerprint names it), unstable-softmax for exp-range. */
 size_t gc_diagnose_trap(gc_diagnosis *d, const gc_trap_event *trap,
                         gc_finding_event *out, size_t max);
 

@@ -486,6 +486,31 @@ static void identical_rows(run_state *r, size_t *out)
     }
 }
 
+/* The update just made as values (every parameter, its gradient and its
+ * change; the batch loss before and, from one more forward, after) for
+ * the update-ascent fingerprint. */
+static gc_status update_ascent(run_state *r, size_t step, gc_error *err)
+{
+    gc_model *m = r->model;
+    gc_update_evidence u = {.step = step, .loss_before = r->last_loss};
+    double g2 = 0.0, d2 = 0.0;
+    for (size_t i = 0; i < m->param_count; i++) {
+        double d = m->params[i] - r->params_before[i];
+        u.gradient_dot_update += r->grad[i] * d;
+        g2 += r->grad[i] * r->grad[i];
+        d2 += d * d;
+    }
+    u.gradient_norm = sqrt(g2);
+    u.update_norm = sqrt(d2);
+    gc_status status = m->loss(m, m->params, &r->batch, &u.loss_after, NULL,
+                               err);
+    if (status != GC_OK)
+        return status;
+    gc_finding_event finding;
+    size_t n = gc_diagnose_update(r->diagnosis, &u, &finding, 1);
+    return emit_findings(r, &finding, n, err);
+}
+
 /* After the update of step 0 and of a window's last step: per-layer
  * weight, gradient and update norms, the batch's loss before and after
  * the update; at step 0 the starting point of the health rules, at a
@@ -538,9 +563,12 @@ static gc_status health_measure(run_state *r, size_t step, bool window_end,
     }
     gc_finding_event findings[FINDINGS_MAX];
     size_t n = 0;
+    gc_status status = update_ascent(r, step, err);
+    if (status != GC_OK)
+        return status;
     if (step == 0)
         n = gc_health_first_step(r->health, &w, findings, FINDINGS_MAX);
-    gc_status status = emit_findings(r, findings, n, err);
+    status = emit_findings(r, findings, n, err);
     if (status != GC_OK || !window_end)
         return status;
     if (gc_health_wants_rows(r->health)) {
