@@ -25,6 +25,7 @@ struct gc_diagnosis {
     bool drift_seen;
     double drift_rate;          /* logit units per step */
     double drift_forecast;      /* step where exp leaves double's range */
+    bool gradient_named;        /* a fingerprint named a gradient mistake */
 };
 
 gc_diagnosis *gc_diagnosis_alloc(void)
@@ -281,19 +282,20 @@ size_t gc_diagnose_full_check(gc_diagnosis *d,
     size_t n = 0;
     double delta_rel = NAN;
     size_t root = root_delta_layer(ev, &delta_rel);
+    if (root != 0 && !layer_fails(ev, root))
+        root = 0;   /* a delta off by less than its tensors show: each
+                       failing tensor below speaks for itself */
     /* A mistake the fingerprints name explains every failing tensor:
      * reported once, in place of the plain mismatches. */
     gc_finding_event named;
     if (gc_fingerprint_full_check(ev, root, &named)) {
+        d->gradient_named = true;
         if (max > 0 && !seen(d, named.id, "")) {
             remember(d, named.id, "");
             out[n++] = named;
         }
         return n;
     }
-    if (root != 0 && !layer_fails(ev, root))
-        root = 0;   /* a delta off by less than its tensors show: each
-                       failing tensor below speaks for itself */
     if (root != 0)
         report_root(d, ev, root, delta_rel, out, &n, max);
     for (size_t t = 0; t < ev->tensor_count; t++) {
@@ -324,8 +326,10 @@ size_t gc_diagnose_full_check(gc_diagnosis *d,
                                     &n, max);
         if (f == NULL)
             continue;
+        bool delta_compared = ev->deltas[layer] != NULL &&
+                              ev->numeric_deltas[layer] != NULL;
         const char *where =
-            ev->deltas[layer] != NULL
+            delta_compared
                 ? (ev->tensors[t].kind == GC_TENSOR_WEIGHT
                        ? "the layer's delta is right, so the weight "
                          "gradient is assembled wrongly from it (expected "
@@ -333,8 +337,13 @@ size_t gc_diagnose_full_check(gc_diagnosis *d,
                        : "the layer's delta is right, so the bias gradient "
                          "is assembled wrongly from it (expected "
                          "db = mean of delta over the batch)")
-                : "the model does not show its deltas, so the mistake "
-                  "cannot be localised further";
+                : ev->deltas[layer] != NULL
+                      ? "this check method has no numeric deltas to "
+                        "compare the layer's delta with (the "
+                        "preactivation method has), so the mistake is not "
+                        "localised further"
+                      : "the model does not show its deltas, so the "
+                        "mistake cannot be localised further";
         mismatch_finding(f, c, where);
     }
     return n;
@@ -349,7 +358,8 @@ size_t gc_diagnose_directions(gc_diagnosis *d, const gc_check_event *checks,
     (void)out;
     (void)max;
     *wants_full_check = false;
-    if (gc_diagnosis_reported(d, "softmax-jacobian-mismatch") ||
+    if (d->gradient_named ||
+        gc_diagnosis_reported(d, "softmax-jacobian-mismatch") ||
         gc_diagnosis_reported(d, "gradient-mismatch"))
         return 0;
     for (size_t t = 0; t < count; t++) {

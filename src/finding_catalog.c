@@ -59,15 +59,15 @@ static const gc_finding_info catalog[] = {
 
     /* training health */
     {"learning-rate-too-high", WARNING,
-     "the loss rises and the weights grow; updates far above about 1e-3 of "
-     "the weights"},
+     "the loss rises above its start while the weights grow and every "
+     "update goes downhill"},
     {"vanishing-gradients", WARNING,
      "gradient norms shrink by orders of magnitude toward the input"},
     {"exploding-gradients", WARNING,
      "gradient norms grow by orders of magnitude toward the input"},
     {"dead-relu", WARNING,
-     "ReLU units never active over recent batches; their checks pass "
-     "trivially"},
+     "relu or leaky-relu units never active over recent batches; their "
+     "checks pass trivially"},
     {"saturated-units", WARNING,
      "sigmoid or tanh units stuck near their limits, where the derivative "
      "is almost 0"},

@@ -73,13 +73,14 @@ static comparison compare(const double *model, const double *predicted,
     return c;
 }
 
-/* The prediction rebuilds the model's values (GC_FINGERPRINT_FIT_BANDS)
- * and explains the mismatch (GC_FINGERPRINT_GAIN). */
+/* The prediction rebuilds the model's values (GC_FINGERPRINT_FIT) and
+ * explains the mismatch (GC_FINGERPRINT_GAIN); the mismatch itself is a
+ * failure (above fail_above). */
 static bool explains(comparison c, double fail_above)
 {
     return c.elements > 0 && isfinite(c.fit) && isfinite(c.plain) &&
            c.plain > fail_above &&
-           c.fit <= GC_FINGERPRINT_FIT_BANDS * fail_above &&
+           c.fit <= GC_FINGERPRINT_FIT &&
            c.fit * GC_FINGERPRINT_GAIN <= c.plain;
 }
 
@@ -144,9 +145,9 @@ static bool missing_bias(const gc_full_check_evidence *ev,
     start(f, "missing-bias-gradient", ev->step, 0, c->tensor);
     text(f->message, sizeof f->message,
          "%zu of %zu bias gradients are exactly zero while the loss does "
-         "change with the biases (numeric |db| = %.3g for %s), and every "
-         "weight gradient agrees with finite differences: the backward "
-         "never computes db, so the biases never move",
+         "change with the biases (numeric |db| = %.3g for %s), and no "
+         "weight gradient fails: the backward never computes db, so the "
+         "biases never move",
          zero, biases, c->numeric_norm, c->tensor);
     text(f->fix, sizeof f->fix,
          "compute the bias gradient of every layer from its delta: "
@@ -167,6 +168,10 @@ static bool batch_sum(const gc_full_check_evidence *ev, gc_finding_event *f)
 {
     double batch = (double)ev->batch_count;
     if (ev->batch_count < 2 || failing_count(ev) == 0)
+        return false;
+    /* A model that shows its layers says how its loss reduces; a loss
+     * that is the batch sum really has B times the mean's gradient. */
+    if (ev->layer_count > 0 && ev->numeric_delta_scale != batch)
         return false;
     double gn = 0.0, nn = 0.0, worst_fit = 0.0, least_plain = INFINITY;
     for (size_t t = 0; t < ev->tensor_count; t++) {
@@ -264,8 +269,8 @@ static bool transposed(const gc_full_check_evidence *ev, gc_finding_event *f)
           ev->checks[first].tensor);
     text(f->message, sizeof f->message,
          "%s (%zux%zu) is the transpose of the numeric gradient: against "
-         "n^T it differs by %.2g, against n by %.2g; its delta and bias "
-         "gradient are right, so dW is assembled in the wrong order",
+         "n^T it differs by %.2g, against n by %.2g; its layer's bias "
+         "gradient passes, so dW is assembled in the wrong order",
          ev->checks[first].tensor, ti->rows, ti->cols, first_c.fit,
          first_c.plain);
     text(f->fix, sizeof f->fix,
@@ -335,8 +340,8 @@ static bool from_output(const gc_full_check_evidence *ev, gc_finding_event *f)
           ev->checks[first].tensor);
     text(f->message, sizeof f->message,
          "%s equals delta^T a_out, built from layer %zu's own output "
-         "instead of its input (it matches that to %.2g, the numeric "
-         "gradient only to %.2g); the delta itself is right",
+         "instead of its input (it matches that, from the model's own "
+         "delta, to %.2g; the numeric gradient only to %.2g)",
          ev->checks[first].tensor, ti->layer, first_c.fit, first_c.plain);
     text(f->fix, sizeof f->fix,
          "build each weight gradient from the activations that went INTO "
@@ -571,6 +576,11 @@ static bool softmax_bce(const gc_full_check_evidence *ev, delta_values *dv,
 static bool delta_hypotheses(const gc_full_check_evidence *ev, size_t root,
                              gc_finding_event *f)
 {
+    /* the layers above the root have right deltas: their tensors must
+     * pass, or something besides the root's delta is wrong */
+    for (size_t t = 0; t < ev->tensor_count; t++)
+        if (fails(ev, t) && ev->tensors[t].layer > root)
+            return false;
     delta_values dv;
     if (!delta_values_get(ev, root, &dv))
         return false;
@@ -641,7 +651,9 @@ bool gc_fingerprint_trap(const gc_trap_event *trap, gc_finding_event *out)
          "exactly %s among the values it took the log of (min %.3g, max "
          "%.3g): log(0) = -Inf, and 0 * -Inf = NaN",
          gc_trap_kind_name(trap->kind), trap->step,
-         trap->input_min == 0.0 ? "0" : "1", trap->input_min,
+         trap->input_min == 0.0 && trap->input_max == 1.0
+             ? "0 and of exactly 1"
+             : (trap->input_min == 0.0 ? "0" : "1"), trap->input_min,
          trap->input_max);
     text(out->fix, sizeof out->fix,
          "compute the loss from the logits, not the probabilities: "

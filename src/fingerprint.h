@@ -7,8 +7,8 @@
  * model's gradient, the numeric gradient, the model's and the numeric
  * deltas, the layer values.  A hypothesis names its mistake only when it
  * rebuilds what the model computed, from the right values, to within
- * GC_FINGERPRINT_FIT_BANDS times the check's fail band, and at least
- * GC_FINGERPRINT_GAIN times better than the plain mismatch does.
+ * GC_FINGERPRINT_FIT, and at least GC_FINGERPRINT_GAIN times better than
+ * the plain mismatch does.
  *
  * Nothing here reads a config or knows which mistake, if any, was
  * switched on: the same code serves a network whose author gradcheck
@@ -38,14 +38,15 @@
 #include <stddef.h>
 
 /* A hypothesis explains a tensor when the values it predicts differ from
- * the model's by at most this many fail bands ([checks] fail_above,
- * default 1e-6) in relative norm.  The prediction is built from the
- * numeric gradient, whose own error is inside one pass band (1e-6 at
- * worst, 1e-9 typically), so an exact hypothesis reproduces the model to
- * about that; ten bands leave room for the error growing through a
- * product with layer values.  The mismatches the catalogue mistakes leave
- * are 1e-3 to 1 relative, far above. */
-#define GC_FINGERPRINT_FIT_BANDS 10.0
+ * the model's by at most this in relative norm.  The prediction is built
+ * from the numeric gradient, whose own error on a passing tensor is below
+ * the default pass band ([checks] pass_below, 1e-6) and typically 1e-9,
+ * so an exact hypothesis reproduces the model's values to about that; ten
+ * times the pass band leaves room for the error growing through a product
+ * with layer values.  The mismatches the catalogue mistakes leave are
+ * 1e-3 to 1 relative, far above, and a tensor is only looked at when its
+ * check failed (above [checks] fail_above, default 1e-4). */
+#define GC_FINGERPRINT_FIT 1e-5
 
 /* ... and the prediction must be at least this many times closer to the
  * model's values than the numeric gradient is (the plain relative
@@ -77,8 +78,10 @@
 bool gc_rows_look_like_softmax(const double *a, size_t rows, size_t k);
 
 /* Tests every gradient hypothesis on a full check's values.  root is the
- * highest layer whose delta disagrees with the numeric one (0: none, or
- * no delta shown).  Writes the one mistake that explains every failing
+ * highest layer whose delta disagrees with the numeric one and whose
+ * tensors fail (0: none, or no delta shown); a delta hypothesis explains
+ * the failures of the root layer and the layers below it, which inherit
+ * its delta, and only when no layer above the root fails.  Writes the one mistake that explains every failing
  * tensor to *out (id, severity, step, layer, tensor, message, fix,
  * evidence) and returns true; false when none does. */
 bool gc_fingerprint_full_check(const gc_full_check_evidence *evidence,

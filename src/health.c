@@ -268,17 +268,24 @@ static size_t dead_relu(gc_health *h, size_t step, size_t l,
     if (f == NULL)
         return 0;
     snprintf(f->tensor, sizeof f->tensor, "layer%zu.W", l);
+    bool leaky = h->shape.activation[l] == GC_ACT_LEAKY_RELU;
     text(f->message, sizeof f->message,
          "%zu of %zu %s units of layer %zu had z > 0 on none of the last "
-         "%zu samples; their gradient rows are exactly 0, and so are the "
-         "finite differences, so the check passes on them trivially",
+         "%zu samples; %s, so the check passes on them trivially",
          dead, width, gc_activation_name(h->shape.activation[l]), l,
-         h->unit_samples);
-    text(f->fix, sizeof f->fix,
-         "a relu unit with z <= 0 on every input gets no gradient and never "
-         "recovers: lower the learning rate, initialise with He "
-         "(N(0, 2/fan_in)) and a small positive bias (0.01), or use "
-         "leaky-relu; check the inputs are scaled");
+         h->unit_samples, leaky
+             ? "their gradient is only the leak (0.01 of it)"
+             : "their gradient rows are exactly 0, and so are the finite "
+               "differences");
+    text(f->fix, sizeof f->fix, "%s",
+         leaky ? "a leaky unit with z <= 0 on every input learns 100 times "
+                 "slower than a live one: lower the learning rate, "
+                 "initialise with He (N(0, 2/fan_in)) and a small positive "
+                 "bias (0.01); check the inputs are scaled"
+               : "a relu unit with z <= 0 on every input gets no gradient "
+                 "and never recovers: lower the learning rate, initialise "
+                 "with He (N(0, 2/fan_in)) and a small positive bias "
+                 "(0.01), or use leaky-relu; check the inputs are scaled");
     gc_finding_evidence(f, "dead_units", (double)dead);
     gc_finding_evidence(f, "units", (double)width);
     gc_finding_evidence(f, "dead_fraction", fraction);
@@ -773,28 +780,6 @@ size_t gc_health_window_end(gc_health *h, const gc_health_window *w,
     if (h->windows < GC_FLAT_WINDOWS)
         h->first_losses[h->windows] = w->loss;
     h->windows++;
-    if (getenv("GC_HEALTH_DEBUG")) {
-#define rms_(n, e) ((e) ? (n) / sqrt((double)(e)) : NAN) /* TEMPORARY calibration */
-        double maxr = 0; for (size_t l = 1; l <= w->layer_count; l++) if (w->weight_norm[l] > 0) maxr = fmax(maxr, w->update_norm[l]/w->weight_norm[l]);
-        size_t L = w->layer_count;
-        double gr = L >= 2 ? rms_(w->gradient_norm[1], w->weight_elements[1]) / rms_(w->gradient_norm[L], w->weight_elements[L]) : NAN;
-        fprintf(stderr, "DBG start %.3f rise %.3f wgrowth %.3f sratio %.3g ", h->start_loss, w->loss / h->start_loss, total_weight_norm(w) / h->start_weight_norm, h->start_ratio);
-        if (w->deltas_known && L >= 2) fprintf(stderr, "DELTA %.3g ", w->delta_rms[1] / w->delta_rms[L]);
-        fprintf(stderr, "DBG step %zu loss %.4f batch %.4f->%.4f desc %.3g ratio %.3g grad %.3g", w->step, w->loss, w->batch_loss, w->batch_loss, 0.0, maxr, gr);
-        if (h->unit_samples >= GC_HEALTH_UNIT_SAMPLES) {
-            for (size_t l = 1; l <= h->shape.layer_count; l++) {
-                size_t width = h->shape.widths[l], dead = 0, sat = 0;
-                for (size_t i = 0; i < width; i++) { dead += h->active[l][i] == 0; sat += (double)h->saturated[l][i] >= GC_SATURATED_SAMPLE_FRACTION * (double)h->unit_samples; }
-                double pairs = 0; for (size_t i = 0; i < width; i++) pairs += h->saturated[l][i];
-                size_t s80 = 0, s90 = 0; for (size_t i = 0; i < width; i++) { s80 += h->saturated[l][i] >= 0.8 * h->unit_samples; s90 += h->saturated[l][i] >= 0.9 * h->unit_samples; }
-                fprintf(stderr, " L%zu dead %.3f sat %.3f pairs %.3f s80 %.3f s90 %.3f", l, (double)dead/width, (double)sat/width, pairs / ((double)width * h->unit_samples), (double)s80/width, (double)s90/width);
-            }
-            fprintf(stderr, " wrong %.4f", (double)h->wrong_side_pairs / ((double)h->unit_samples * h->shape.widths[h->shape.layer_count]));
-        }
-        if (!h->inputs_decided && h->input_samples >= GC_INPUT_SAMPLES) { double worst = 0; for (size_t j = 0; j < h->shape.widths[0]; j++) worst = fmax(worst, sqrt(h->input_sum_squares[j]/h->input_samples)); fprintf(stderr, " inrms %.3g", worst); }
-        if (w->rows_known) for (size_t l = 1; l <= L; l++) fprintf(stderr, " rows%zu %zu/%zu", l, w->identical_rows_at_start[l], w->identical_rows[l]);
-        fprintf(stderr, "\n");
-    }
     size_t n = 0;
     n += unscaled_inputs(h, w->step, out + n, max - n);
     n += symmetric_init(h, w, out + n, max - n);

@@ -105,7 +105,7 @@
  * 0.9 (two-layer sigmoid networks at the low end: each sigmoid passes at
  * most 1/4 of the signal back); a thousandth means the first layer learns
  * a thousand times more slowly than the last, what some five stacked
- * sigmoid layers do (ten give 5e-7). */
+ * sigmoid layers do (ten give 1e-6). */
 #define GC_VANISHING_RATIO 1e-3
 /* Exploding above this ratio: a hundred times the largest healthy ratio,
  * a signal that grows by about 1.4 per layer over 14 layers.  The first
