@@ -4,7 +4,6 @@
 #include "trap.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,22 +64,6 @@ bool gc_diagnosis_reported(const gc_diagnosis *d, const char *id)
     return false;
 }
 
-static void evidence(gc_finding_event *f, const char *name, double value)
-{
-    gc_finding_evidence(f, name, value);
-}
-
-static void text(char *dst, size_t size, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void text(char *dst, size_t size, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    vsnprintf(dst, size, format, args);
-    va_end(args);
-}
-
 /* Starts a finding unless (id, what) was reported; returns NULL then or
  * when out is full. */
 static gc_finding_event *begin(gc_diagnosis *d, const char *id,
@@ -92,11 +75,7 @@ static gc_finding_event *begin(gc_diagnosis *d, const char *id,
         return NULL;
     remember(d, id, what);
     gc_finding_event *f = &out[(*n)++];
-    memset(f, 0, sizeof *f);
-    snprintf(f->id, sizeof f->id, "%s", id);
-    f->severity = severity;
-    f->step = step;
-    f->layer = layer;
+    gc_finding_init(f, id, severity, step, layer);
     return f;
 }
 
@@ -184,21 +163,21 @@ static void softmax_finding(gc_finding_event *f,
 {
     const gc_check_event *w = check_of(ev, layer, GC_TENSOR_WEIGHT);
     snprintf(f->tensor, sizeof f->tensor, "layer%zu.W", layer);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "the softmax output's logit gradients do not sum to zero: the "
          "backward uses only the diagonal s(1-s) of the softmax Jacobian, "
          "so every step pushes all logits the same way");
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "pair softmax with cross-entropy and use the output delta "
          "dL/dz = a - y (averaged over the batch); or, to keep this loss, "
          "multiply by the full Jacobian: dL/dz = s * (g - sum(s * g)) with "
          "g = dL/da.  Compute the softmax as e / sum(e) with "
          "e = exp(z - max(z)).");
     if (w != NULL)
-        evidence(f, "weight_rel_error", w->rel_error);
-    evidence(f, "logit_grad_sum", sum_analytic);
-    evidence(f, "numeric_logit_grad_sum", sum_numeric);
-    evidence(f, "batch", (double)ev->batch_count);
+        gc_finding_evidence(f, "weight_rel_error", w->rel_error);
+    gc_finding_evidence(f, "logit_grad_sum", sum_analytic);
+    gc_finding_evidence(f, "numeric_logit_grad_sum", sum_numeric);
+    gc_finding_evidence(f, "batch", (double)ev->batch_count);
 }
 
 /* The highest layer whose delta (dL/dz) disagrees with the numeric one,
@@ -222,19 +201,19 @@ static void mismatch_finding(gc_finding_event *f, const gc_check_event *c,
                              const char *where)
 {
     snprintf(f->tensor, sizeof f->tensor, "%s", c->tensor);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "%s disagrees with finite differences (relative error %.2e); %s",
          c->tensor, c->rel_error, where);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "compare the backward step named above with its formula, on one "
          "sample (batch_size = 1) where it helps.  Worst element "
          "[%zu,%zu]: analytic %.6g, numeric %.6g", c->worst_row,
          c->worst_col, c->worst_analytic, c->worst_numeric);
-    evidence(f, "rel_error", c->rel_error);
-    evidence(f, "worst_analytic", c->worst_analytic);
-    evidence(f, "worst_numeric", c->worst_numeric);
+    gc_finding_evidence(f, "rel_error", c->rel_error);
+    gc_finding_evidence(f, "worst_analytic", c->worst_analytic);
+    gc_finding_evidence(f, "worst_numeric", c->worst_numeric);
     if (c->analytic_all_zero)
-        evidence(f, "analytic_all_zero", 1.0);
+        gc_finding_evidence(f, "analytic_all_zero", 1.0);
 }
 
 /* The root: the output delta (softmax or not) or a hidden delta. */
@@ -254,7 +233,7 @@ static void report_root(gc_diagnosis *d, const gc_full_check_evidence *ev,
                                     max);
         if (f != NULL) {
             softmax_finding(f, ev, L, sum_a, sum_n);
-            evidence(f, "delta_rel_error", delta_rel);
+            gc_finding_evidence(f, "delta_rel_error", delta_rel);
         }
         return;
     }
@@ -272,7 +251,7 @@ static void report_root(gc_diagnosis *d, const gc_full_check_evidence *ev,
              "relative error %.2e); the layers below inherit it", root,
              root == L ? "output" : "hidden", delta_rel);
     mismatch_finding(f, c, where);
-    evidence(f, "delta_rel_error", delta_rel);
+    gc_finding_evidence(f, "delta_rel_error", delta_rel);
 }
 
 size_t gc_diagnose_full_check(gc_diagnosis *d,
@@ -432,19 +411,19 @@ static size_t unstable_softmax_from_drift(gc_diagnosis *d,
                                 max);
     if (f == NULL)
         return 0;
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "the softmax exponentiates the raw logits (the largest exp "
          "argument of %zu of %zu rows was not 0) while they drift toward "
          "the end of exp's range; exp will underflow to 0 or overflow "
          "near step %.0f", m->softmax_rows_unshifted, m->softmax_rows,
          d->drift_forecast);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "subtract each row's maximum before exp: a = exp(z - max(z)) / "
          "sum(exp(z - max(z))); the result is unchanged and exp never "
          "overflows, and the sum is at least 1");
-    evidence(f, "unshifted_rows", (double)m->softmax_rows_unshifted);
-    evidence(f, "exp_arg_max", m->exp_arg_max);
-    evidence(f, "forecast_step", d->drift_forecast);
+    gc_finding_evidence(f, "unshifted_rows", (double)m->softmax_rows_unshifted);
+    gc_finding_evidence(f, "exp_arg_max", m->exp_arg_max);
+    gc_finding_evidence(f, "forecast_step", d->drift_forecast);
     return n;
 }
 
@@ -478,24 +457,24 @@ size_t gc_diagnose_train(gc_diagnosis *d, const gc_train_event *t,
                                 t->step, 0, out, &n, max);
     if (f == NULL)
         return 0;
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "the mean output pre-activation moved the same way in each of "
          "the last %d windows, to %.4g at %.3g per step%s; it reaches "
          "the end of exp's range (%.1f) near step %.0f",
          GC_DRIFT_WINDOWS, t->mean_logit, rate,
          growth > 0.0 ? " and growing" : "", limit, d->drift_forecast);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "logits that all move together mean the gradient with respect to "
          "the logits does not sum to zero over the classes; check the "
          "output delta (softmax with cross-entropy: a - y), and lower the "
          "learning rate if the gradient is right");
-    evidence(f, "mean_logit", t->mean_logit);
-    evidence(f, "rate_per_step", rate);
-    evidence(f, "forecast_step", d->drift_forecast);
-    evidence(f, "forecast_linear", linear);
-    evidence(f, "growth_per_step", growth);
-    evidence(f, "max_logit", t->max_logit);
-    evidence(f, "min_logit", t->min_logit);
+    gc_finding_evidence(f, "mean_logit", t->mean_logit);
+    gc_finding_evidence(f, "rate_per_step", rate);
+    gc_finding_evidence(f, "forecast_step", d->drift_forecast);
+    gc_finding_evidence(f, "forecast_linear", linear);
+    gc_finding_evidence(f, "growth_per_step", growth);
+    gc_finding_evidence(f, "max_logit", t->max_logit);
+    gc_finding_evidence(f, "min_logit", t->min_logit);
     n += unstable_softmax_from_drift(d, monitor, t->step, 0, out + n,
                                      max - n);
     return n;
@@ -548,12 +527,12 @@ size_t gc_diagnose_trap(gc_diagnosis *d, const gc_trap_event *trap,
                                     trap->layer, out, &n, max);
         if (f == NULL)
             return n;
-        text(f->message, sizeof f->message,
+        gc_finding_text(f->message, sizeof f->message,
              "a softmax exp argument left the range where exp is a normal "
              "finite double: %s", trap->detail);
-        text(f->fix, sizeof f->fix, "%s", fix_for_op(GC_OP_SOFTMAX_EXP));
-        evidence(f, "exp_arg_max", trap->input_max);
-        evidence(f, "exp_arg_mean", trap->input_mean);
+        gc_finding_text(f->fix, sizeof f->fix, "%s", fix_for_op(GC_OP_SOFTMAX_EXP));
+        gc_finding_evidence(f, "exp_arg_max", trap->input_max);
+        gc_finding_evidence(f, "exp_arg_mean", trap->input_mean);
         return n;
     }
     if (!trap->fatal)
@@ -562,15 +541,15 @@ size_t gc_diagnose_trap(gc_diagnosis *d, const gc_trap_event *trap,
                                 trap->step, trap->layer, out, &n, max);
     if (f == NULL)
         return n;
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "first non-finite value at step %zu, layer %zu, operation %s "
          "(%s): %s", trap->step, trap->layer, gc_op_name(trap->op),
          gc_trap_kind_name(trap->kind), trap->detail);
-    text(f->fix, sizeof f->fix, "%s", fix_for_op(trap->op));
-    evidence(f, "input_max", trap->input_max);
-    evidence(f, "input_mean", trap->input_mean);
-    evidence(f, "input_min", trap->input_min);
-    evidence(f, "sample", (double)trap->sample);
+    gc_finding_text(f->fix, sizeof f->fix, "%s", fix_for_op(trap->op));
+    gc_finding_evidence(f, "input_max", trap->input_max);
+    gc_finding_evidence(f, "input_mean", trap->input_mean);
+    gc_finding_evidence(f, "input_min", trap->input_min);
+    gc_finding_evidence(f, "sample", (double)trap->sample);
     gc_finding_event named;
     if (n < max && gc_fingerprint_trap(trap, &named) &&
         !seen(d, named.id, "")) {

@@ -8,7 +8,9 @@
  */
 #include "events.h"
 #include "model.h"
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char gc_unknown_name[] = "unknown";
 
@@ -62,6 +64,24 @@ const char *gc_trap_kind_name(gc_trap_kind k)
     case GC_TRAP_LOG_EDGE: return "log-edge";
     }
     return gc_unknown_name;
+}
+
+void gc_finding_init(gc_finding_event *f, const char *id,
+                     gc_severity severity, size_t step, size_t layer)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->id, sizeof f->id, "%s", id);
+    f->severity = severity;
+    f->step = step;
+    f->layer = layer;
+}
+
+void gc_finding_text(char *dst, size_t size, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(dst, size, format, args);
+    va_end(args);
 }
 
 void gc_finding_evidence(gc_finding_event *f, const char *name,

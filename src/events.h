@@ -148,6 +148,16 @@ typedef struct {
     gc_evidence evidence[GC_EVIDENCE_MAX];
 } gc_finding_event;
 
+/* Clears f and sets its id, severity, step and layer (tensor, message and
+ * fix empty, no evidence). */
+void gc_finding_init(gc_finding_event *f, const char *id,
+                     gc_severity severity, size_t step, size_t layer);
+
+/* printf into one of a finding's text fields (message, fix: dst of size
+ * bytes), cut to fit and always NUL-terminated. */
+void gc_finding_text(char *dst, size_t size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Appends one named number to a finding's evidence (dropped when full). */
 void gc_finding_evidence(gc_finding_event *f, const char *name,
                          double value);

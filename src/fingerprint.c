@@ -12,30 +12,15 @@
 #include "activation.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void text(char *dst, size_t size, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void text(char *dst, size_t size, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    vsnprintf(dst, size, format, args);
-    va_end(args);
-}
-
+/* Every fingerprint names a wrong gradient or update: an error. */
 static void start(gc_finding_event *f, const char *id, size_t step,
                   size_t layer, const char *tensor)
 {
-    memset(f, 0, sizeof *f);
-    snprintf(f->id, sizeof f->id, "%s", id);
-    f->severity = GC_SEVERITY_ERROR;
-    f->step = step;
-    f->layer = layer;
+    gc_finding_init(f, id, GC_SEVERITY_ERROR, step, layer);
     snprintf(f->tensor, sizeof f->tensor, "%s", tensor);
 }
 
@@ -143,13 +128,13 @@ static bool missing_bias(const gc_full_check_evidence *ev,
         return false;
     const gc_check_event *c = &ev->checks[first];
     start(f, "missing-bias-gradient", ev->step, 0, c->tensor);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "%zu of %zu bias gradients are exactly zero while the loss does "
          "change with the biases (numeric |db| = %.3g for %s), and no "
          "weight gradient fails: the backward never computes db, so the "
          "biases never move",
          zero, biases, c->numeric_norm, c->tensor);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "compute the bias gradient of every layer from its delta: "
          "db_l = (1/B) sum over the batch of dL/dz_l (the column sums of "
          "the delta, averaged), and update b -= lr db with the weights");
@@ -203,12 +188,12 @@ static bool batch_sum(const gc_full_check_evidence *ev, gc_finding_event *f)
         return false;
     double ratio = gn / nn;
     start(f, "batch-sum-not-mean", ev->step, 0, "");
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "every gradient is %.4g times the numeric one, and the batch "
          "holds %zu samples: the backward sums the per-sample gradients "
          "where the loss averages them (what is left after dividing by "
          "the batch size: %.2g)", ratio, ev->batch_count, worst_fit);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "divide the summed gradients by the batch size, "
          "dW = (1/B) sum_b delta_b a_b^T and db = (1/B) sum_b delta_b, "
          "to match a loss that is the batch mean; or make the loss the "
@@ -267,13 +252,13 @@ static bool transposed(const gc_full_check_evidence *ev, gc_finding_event *f)
     const gc_tensor_info *ti = &ev->tensors[first];
     start(f, "weight-gradient-transposed", ev->step, ti->layer,
           ev->checks[first].tensor);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "%s (%zux%zu) is the transpose of the numeric gradient: against "
          "n^T it differs by %.2g, against n by %.2g; its layer's bias "
          "gradient passes, so dW is assembled in the wrong order",
          ev->checks[first].tensor, ti->rows, ti->cols, first_c.fit,
          first_c.plain);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "with z = W a_in + b and W of shape (units, inputs), "
          "dW[i][j] = (1/B) sum_b delta_b[i] a_in,b[j], that is "
          "dW = delta^T a_in (batch-major rows), not a_in^T delta; check "
@@ -338,12 +323,12 @@ static bool from_output(const gc_full_check_evidence *ev, gc_finding_event *f)
     const gc_tensor_info *ti = &ev->tensors[first];
     start(f, "weight-gradient-from-output", ev->step, ti->layer,
           ev->checks[first].tensor);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "%s equals delta^T a_out, built from layer %zu's own output "
          "instead of its input (it matches that, from the model's own "
          "delta, to %.2g; the numeric gradient only to %.2g)",
          ev->checks[first].tensor, ti->layer, first_c.fit, first_c.plain);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "build each weight gradient from the activations that went INTO "
          "the layer: dW_l = (1/B) delta_l^T a_(l-1), with a_0 the input; "
          "a_l, what the layer put out, only feeds the layer above");
@@ -432,12 +417,12 @@ static bool at_activation(const gc_full_check_evidence *ev, delta_values *dv,
     const char *name = gc_activation_name(dv->activation);
     start(f, "derivative-at-activation", ev->step, dv->layer, "");
     weight_name(ev, dv->layer, f);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "layer %zu's delta is the right one times %s'(a) / %s'(z) (it "
          "matches that to %.2g, the numeric delta only to %.2g): the "
          "backward evaluates the derivative at the activation a = f(z) "
          "instead of at z", dv->layer, name, name, c.fit, c.plain);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "evaluate f' at the pre-activation: delta_l = (W_(l+1)^T "
          "delta_(l+1)) * f'(z_l); with a kept instead of z, use the form "
          "in a: sigmoid'(z) = a (1 - a), tanh'(z) = 1 - a^2, not "
@@ -465,12 +450,12 @@ static bool missing_output_derivative(const gc_full_check_evidence *ev,
     const char *name = gc_activation_name(dv->activation);
     start(f, "output-delta-missing-derivative", ev->step, dv->layer, "");
     weight_name(ev, dv->layer, f);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "the output delta is the right one divided by %s'(z) (it matches "
          "that to %.2g, the numeric delta only to %.2g): the backward "
          "passes the loss's dl/da on as dl/dz and leaves out the output "
          "activation's derivative", name, c.fit, c.plain);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "multiply by the output activation's derivative: under MSE "
          "dL/dz = (a - y) * f'(z), for sigmoid (a - y) a (1 - a); or pair "
          "a sigmoid output with binary cross-entropy, whose delta is "
@@ -557,12 +542,12 @@ static bool softmax_bce(const gc_full_check_evidence *ev, delta_values *dv,
         return false;
     start(f, "softmax-bce-mismatch", ev->step, dv->layer, "");
     weight_name(ev, dv->layer, f);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "the output delta is a - y, the delta of softmax with "
          "categorical cross-entropy, but the loss is per-output binary "
          "cross-entropy over the softmax (its gradient matches the "
          "numeric delta to %.2g; a - y only to %.2g)", c.fit, c.plain);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "with a softmax output use categorical cross-entropy, "
          "l = -sum_k y_k log a_k, whose delta is a - y; or keep binary "
          "cross-entropy with sigmoid outputs (one per class, not summing "
@@ -616,12 +601,12 @@ bool gc_fingerprint_update(const gc_update_evidence *u, gc_finding_event *out)
         !isfinite(u->loss_after) || !(u->loss_after > u->loss_before))
         return false;
     start(out, "update-ascent", u->step, 0, "");
-    text(out->message, sizeof out->message,
+    gc_finding_text(out->message, sizeof out->message,
          "the update at step %zu moved the parameters along the gradient "
          "(cosine %+.3f with +g), so the batch loss rose from %.6g to "
          "%.6g; the gradient can be right and training still climbs",
          u->step, cosine, u->loss_before, u->loss_after);
-    text(out->fix, sizeof out->fix,
+    gc_finding_text(out->fix, sizeof out->fix,
          "step against the gradient: theta = theta - lr * dL/dtheta "
          "(check the sign where the update is applied, and that the "
          "learning rate is positive)");
@@ -646,7 +631,7 @@ bool gc_fingerprint_trap(const gc_trap_event *trap, gc_finding_event *out)
     if (!trap->fatal || trap->op != GC_OP_LOSS || !non_finite || !at_edge)
         return false;
     start(out, "unclamped-log", trap->step, trap->layer, "");
-    text(out->message, sizeof out->message,
+    gc_finding_text(out->message, sizeof out->message,
          "the loss went non-finite (%s) at step %zu with a probability of "
          "exactly %s among the values it took the log of (min %.3g, max "
          "%.3g): log(0) = -Inf, and 0 * -Inf = NaN",
@@ -655,7 +640,7 @@ bool gc_fingerprint_trap(const gc_trap_event *trap, gc_finding_event *out)
              ? "0 and of exactly 1"
              : (trap->input_min == 0.0 ? "0" : "1"), trap->input_min,
          trap->input_max);
-    text(out->fix, sizeof out->fix,
+    gc_finding_text(out->fix, sizeof out->fix,
          "compute the loss from the logits, not the probabilities: "
          "binary cross-entropy as softplus(z) - y z, categorical as "
          "logsumexp(z) - z_y; or clamp a to [eps, 1 - eps] (eps ~ 1e-12) "

@@ -81,9 +81,10 @@ bool gc_rows_look_like_softmax(const double *a, size_t rows, size_t k);
  * highest layer whose delta disagrees with the numeric one and whose
  * tensors fail (0: none, or no delta shown); a delta hypothesis explains
  * the failures of the root layer and the layers below it, which inherit
- * its delta, and only when no layer above the root fails.  Writes the one mistake that explains every failing
- * tensor to *out (id, severity, step, layer, tensor, message, fix,
- * evidence) and returns true; false when none does. */
+ * its delta, and only when no layer above the root fails.  Writes the
+ * one mistake that explains every failing tensor to *out (id, severity,
+ * step, layer, tensor, message, fix, evidence) and returns true; false
+ * when none does. */
 bool gc_fingerprint_full_check(const gc_full_check_evidence *evidence,
                                size_t root, gc_finding_event *out);
 

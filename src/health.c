@@ -4,7 +4,6 @@
 #include "activation.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,17 +128,6 @@ void gc_health_free(gc_health *h)
 
 /* ---- findings ------------------------------------------------------------ */
 
-static void text(char *dst, size_t size, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void text(char *dst, size_t size, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    vsnprintf(dst, size, format, args);
-    va_end(args);
-}
-
 /* Starts finding (id, what) unless it was reported or out is full. */
 static gc_finding_event *begin(gc_health *h, const char *id,
                                const char *what, gc_severity severity,
@@ -156,11 +144,7 @@ static gc_finding_event *begin(gc_health *h, const char *id,
     if (h->reported_count < REPORTED_MAX)
         snprintf(h->reported[h->reported_count++], KEY_SIZE, "%s", key);
     gc_finding_event *f = &out[(*n)++];
-    memset(f, 0, sizeof *f);
-    snprintf(f->id, sizeof f->id, "%s", id);
-    f->severity = severity;
-    f->step = step;
-    f->layer = layer;
+    gc_finding_init(f, id, severity, step, layer);
     return f;
 }
 
@@ -269,7 +253,7 @@ static size_t dead_relu(gc_health *h, size_t step, size_t l,
         return 0;
     snprintf(f->tensor, sizeof f->tensor, "layer%zu.W", l);
     bool leaky = h->shape.activation[l] == GC_ACT_LEAKY_RELU;
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "%zu of %zu %s units of layer %zu had z > 0 on none of the last "
          "%zu samples; %s, so the check passes on them trivially",
          dead, width, gc_activation_name(h->shape.activation[l]), l,
@@ -277,7 +261,7 @@ static size_t dead_relu(gc_health *h, size_t step, size_t l,
              ? "their gradient is only the leak (0.01 of it)"
              : "their gradient rows are exactly 0, and so are the finite "
                "differences");
-    text(f->fix, sizeof f->fix, "%s",
+    gc_finding_text(f->fix, sizeof f->fix, "%s",
          leaky ? "a leaky unit with z <= 0 on every input learns 100 times "
                  "slower than a live one: lower the learning rate, "
                  "initialise with He (N(0, 2/fan_in)) and a small positive "
@@ -313,14 +297,14 @@ static size_t saturated_hidden(gc_health *h, size_t step, size_t l,
     if (f == NULL)
         return 0;
     snprintf(f->tensor, sizeof f->tensor, "layer%zu.W", l);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "%zu of %zu %s units of layer %zu were saturated (derivative below "
          "%g of its peak) on at least %.0f%% of the last %zu samples; the "
          "gradient through them is damped a hundredfold and they barely "
          "learn", count, width, gc_activation_name(h->shape.activation[l]),
          l, GC_SATURATION_SLOPE_FRACTION,
          100.0 * GC_SATURATED_SAMPLE_FRACTION, h->unit_samples);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "keep pre-activations within a few units of 0: scale the inputs "
          "(to [0, 1] or mean 0, std 1), initialise with 1/sqrt(fan_in) "
          "(Xavier for tanh), and lower the learning rate if the weights "
@@ -349,7 +333,7 @@ static size_t saturated_output(gc_health *h, size_t step, size_t l,
     if (f == NULL)
         return 0;
     snprintf(f->tensor, sizeof f->tensor, "layer%zu.W", l);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "%.1f%% of the output layer's (sample, unit) pairs over the last "
          "%zu samples were saturated on the wrong side of their target "
          "(|a - y| > 0.5 with the %s derivative below %g of its peak): "
@@ -357,7 +341,7 @@ static size_t saturated_output(gc_health *h, size_t step, size_t l,
          100.0 * fraction, h->unit_samples,
          gc_activation_name(h->shape.activation[l]),
          GC_SATURATION_SLOPE_FRACTION);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "for a sigmoid output use binary cross-entropy, whose output delta "
          "a - y does not vanish when the unit saturates (or softmax with "
          "cross-entropy for one class per sample); initialise the output "
@@ -420,13 +404,13 @@ static size_t unscaled_inputs(gc_health *h, size_t step,
                                 step, 0, out, &n, max);
     if (f == NULL)
         return 0;
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "input feature %zu has root mean square %.4g over the first %zu "
          "samples (largest |x| %.4g), far beyond the unit scale the "
          "initialisation assumes; the first layer's pre-activations are as "
          "large", feature, worst, h->input_samples,
          h->input_abs_max[feature]);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "scale the inputs: x / 255 for pixels ([data] scale = divide), "
          "(x - min) / (max - min) per feature (minmax), or (x - mean) / std "
          "per feature (standardize), with statistics of the training set");
@@ -500,13 +484,13 @@ static size_t learning_rate(gc_health *h, const gc_health_window *w,
         return 0;
     size_t layer;
     double ratio = update_ratio(w, &layer);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "the mean loss of the window to step %zu is %.4g, %.2f times the "
          "%.4g of step 0, and the weights grew %.3g-fold; the first update "
          "changed layer %zu's weights by %.3g of their size (about 1e-3 is "
          "healthy)", w->step, w->loss, rise, h->start_loss, growth,
          h->start_ratio_layer, h->start_ratio);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "lower [training] learning_rate, by a factor of 3 to 10 to start "
          "with, until the loss falls from the first window on and the "
          "update/weight ratio |lr g| / |W| of each layer is near 1e-3 "
@@ -590,20 +574,20 @@ static size_t gradient_flow(gc_health *h, const gc_health_window *w,
     else
         snprintf(when, sizeof when, "geometric mean of the last %d windows",
                  GC_GRADIENT_WINDOWS);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "the first layer's %s is %.3g times the last layer's (%s); "
          "per layer at step %zu: %s",
          w->deltas_known ? "backward signal dL/dz per unit"
                          : "weight gradient per parameter",
          geometric, when, w->step, layers);
     if (vanishing)
-        text(f->fix, sizeof f->fix,
+        gc_finding_text(f->fix, sizeof f->fix,
              "the backward signal shrinks through the layers: use relu or "
              "leaky-relu hidden layers with He init (N(0, 2/fan_in)), or "
              "tanh with Xavier init, instead of stacked sigmoids; use fewer "
              "layers; look for saturated or dead units");
     else
-        text(f->fix, sizeof f->fix,
+        gc_finding_text(f->fix, sizeof f->fix,
              "the backward signal grows through the layers: initialise "
              "each layer with variance 2/fan_in (He, relu) or 1/fan_in "
              "(Xavier, tanh) instead of larger weights; then lower the "
@@ -644,12 +628,12 @@ static size_t loss_flat(gc_health *h, const gc_health_window *w,
                                 max);
     if (f == NULL)
         return 0;
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "over the first %d windows (to step %zu) the mean loss went from "
          "%.4g (first half) to %.4g (second half), a change of %+.2f%%: the "
          "network is not learning", GC_FLAT_WINDOWS, w->step, a, b,
          -100.0 * drop);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "look at the other findings first (dead or saturated units, "
          "vanishing gradients, symmetric init, a wrong update); otherwise "
          "raise the learning rate by a factor of 3 to 10, and check that "
@@ -687,13 +671,13 @@ static size_t symmetric_init(gc_health *h, const gc_health_window *w,
         if (f == NULL)
             continue;
         snprintf(f->tensor, sizeof f->tensor, "layer%zu.W", l);
-        text(f->message, sizeof f->message,
+        gc_finding_text(f->message, sizeof f->message,
              "%zu of the %zu weight rows of layer %zu were identical at "
              "step 0 and %zu still are at step %zu: units with equal "
              "weights compute the same value, get the same gradient, and "
              "can never become different", w->identical_rows_at_start[l],
              w->rows[l], l, w->identical_rows[l], w->step);
-        text(f->fix, sizeof f->fix,
+        gc_finding_text(f->fix, sizeof f->fix,
              "initialise the weights randomly to break the symmetry: "
              "N(0, 1/fan_in), Xavier U(+-sqrt(6/(fan_in+fan_out))) or He "
              "N(0, 2/fan_in); a constant (or zero) weight initialisation "
@@ -847,7 +831,7 @@ static size_t check_rounding(gc_health *h, gc_finding_event *out,
     if (f == NULL)
         return 0;
     snprintf(f->tensor, sizeof f->tensor, "%s", a->tensor);
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "%zu checks (%zu tensors) did not pass but passed at a %gx "
          "larger step; first the %s check of %s at step %zu, relative "
          "error %.2e -> %.2e.  The mismatch shrank as the step grew: "
@@ -855,7 +839,7 @@ static size_t check_rounding(gc_health *h, gc_finding_event *out,
          GC_ROUNDING_STEP_FACTOR,
          a->kind == GC_CHECK_DIRECTION ? "direction" : "element", a->tensor,
          a->step, a->rel_error, b->rel_error);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "nothing to fix in the backward.  The finite-difference step is "
          "too small for the size of the loss and of these gradients: raise "
          "[checks] step_scale (the default 1 gives h = eps^(1/3) "
@@ -932,14 +916,14 @@ size_t gc_health_finish(gc_health *h, gc_finding_event *out, size_t max)
                                 k.first_step, first_layer, out, &n, max);
     if (f == NULL)
         return n;
-    text(f->message, sizeof f->message,
+    gc_finding_text(f->message, sizeof f->message,
          "%zu of %zu direction checks crossed a kink (a relu unit "
          "changed sign within the step) and were left inconclusive; %zu "
          "elements were left out of element checks (%zu compared); "
          "layers %s; first at step %zu", k.direction_kinked,
          k.direction_checks, k.elements_excluded, k.elements_compared,
          layers, k.first_step);
-    text(f->fix, sizeof f->fix,
+    gc_finding_text(f->fix, sizeof f->fix,
          "nothing to fix: a difference across z = 0 of a relu measures "
          "neither slope, so those comparisons are excluded rather than "
          "failed.  If most are excluded, a smaller [checks] step_scale "

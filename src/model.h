@@ -85,8 +85,9 @@ typedef void (*gc_op_hook)(void *context, const gc_op_record *record);
 typedef struct gc_model gc_model;
 
 /* Optional: a model that shows its dense layers (the built-in engine),
- * each z = W a + b followed by an activation.  It enables the pre-activation check method, histograms of
- * pre-activations and activations, and the output-delta probes. */
+ * each z = W a + b followed by an activation.  It enables the
+ * pre-activation check method, histograms of pre-activations and
+ * activations, and the output-delta probes. */
 typedef struct {
     size_t layer_count;
     /* Runs the forward pass at params and keeps every layer's
