@@ -205,135 +205,143 @@ static bool batch_sum(const gc_full_check_evidence *ev, gc_finding_event *f)
     return true;
 }
 
-/* ---- weight-gradient-transposed ------------------------------------------ */
+/* ---- square weight hypotheses -------------------------------------------- */
 
-/* Every failing tensor is a square weight gradient equal to the
- * transpose of the numeric one. */
-static bool transposed(const gc_full_check_evidence *ev, gc_finding_event *f)
+/* Fills predicted and reference (n x n each) for the square weight tensor
+ * ti: what the hypothesis says the model computed, and the numeric
+ * gradient it is compared against (NaN where an element is left out).
+ * False when the values the hypothesis needs are not shown. */
+typedef bool (*square_prediction)(const gc_full_check_evidence *ev,
+                                  const gc_tensor_info *ti,
+                                  double *predicted, double *reference);
+
+/* How many failing tensors the prediction explains when it explains
+ * every one of them (all must be square weights), else 0; the first such
+ * tensor's index and comparison go to *first and *first_c. */
+static size_t square_weights_explained(const gc_full_check_evidence *ev,
+                                       square_prediction predict,
+                                       size_t *first, comparison *first_c)
 {
-    size_t first = ev->tensor_count, named = 0;
-    comparison first_c = {0};
+    size_t named = 0;
     for (size_t t = 0; t < ev->tensor_count; t++) {
         if (!fails(ev, t))
             continue;
         const gc_tensor_info *ti = &ev->tensors[t];
+        size_t count = elements_of(ti);
         if (!is_square_weight(ti))
-            return false;
-        size_t n = ti->rows, count = elements_of(ti);
-        const double *num = ev->numeric + ti->offset;
-        double *flipped = malloc(count * sizeof *flipped);
-        double *reference = malloc(count * sizeof *reference);
-        if (flipped == NULL || reference == NULL) {
-            free(flipped);
-            free(reference);
-            return false;
-        }
-        /* compare only where an element and its mirror were checked */
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n; j++) {
-                bool both = isfinite(num[i * n + j]) &&
-                            isfinite(num[j * n + i]);
-                flipped[i * n + j] = both ? num[j * n + i] : NAN;
-                reference[i * n + j] = both ? num[i * n + j] : NAN;
-            }
-        comparison c = compare(ev->grad + ti->offset, flipped, reference,
-                               count);
-        free(flipped);
-        free(reference);
-        if (!explains(c, ev->fail_above))
-            return false;
+            return 0;
+        double *predicted = malloc(2 * count * sizeof *predicted);
+        if (predicted == NULL)
+            return 0;
+        double *reference = predicted + count;
+        bool made = predict(ev, ti, predicted, reference);
+        comparison c = made ? compare(ev->grad + ti->offset, predicted,
+                                      reference, count)
+                            : (comparison){0};
+        free(predicted);
+        if (!made || !explains(c, ev->fail_above))
+            return 0;
         if (named++ == 0) {
-            first = t;
-            first_c = c;
+            *first = t;
+            *first_c = c;
         }
     }
+    return named;
+}
+
+/* weight-gradient-transposed: the model's dW is n^T.  Only elements whose
+ * mirror was checked too take part. */
+static bool predict_transpose(const gc_full_check_evidence *ev,
+                              const gc_tensor_info *ti, double *predicted,
+                              double *reference)
+{
+    size_t n = ti->rows;
+    const double *num = ev->numeric + ti->offset;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            bool both = isfinite(num[i * n + j]) && isfinite(num[j * n + i]);
+            predicted[i * n + j] = both ? num[j * n + i] : NAN;
+            reference[i * n + j] = both ? num[i * n + j] : NAN;
+        }
+    return true;
+}
+
+/* weight-gradient-from-output: dW_l built from the layer's own output a_l
+ * instead of its input, P[i][j] = s sum_b delta_l[b][i] a_l[b][j], with
+ * s = 1 / numeric_delta_scale taking per-sample deltas to the batch
+ * loss's gradient (1/B for a mean). */
+static bool predict_from_output(const gc_full_check_evidence *ev,
+                                const gc_tensor_info *ti, double *predicted,
+                                double *reference)
+{
+    size_t l = ti->layer, n = ti->rows;
+    if (ev->layer_count == 0 || l > ev->layer_count ||
+        ev->deltas[l] == NULL || ev->activations[l] == NULL ||
+        !(ev->numeric_delta_scale > 0.0))
+        return false;
+    const double *delta = ev->deltas[l], *a_out = ev->activations[l];
+    double scale = 1.0 / ev->numeric_delta_scale;
+    memset(predicted, 0, n * n * sizeof *predicted);
+    for (size_t b = 0; b < ev->batch_count; b++)
+        for (size_t i = 0; i < n; i++) {
+            double d = scale * delta[b * n + i];
+            for (size_t j = 0; j < n; j++)
+                predicted[i * n + j] += d * a_out[b * n + j];
+        }
+    memcpy(reference, ev->numeric + ti->offset, n * n * sizeof *reference);
+    return true;
+}
+
+static bool transposed(const gc_full_check_evidence *ev, gc_finding_event *f)
+{
+    size_t first = 0;
+    comparison c = {0};
+    size_t named = square_weights_explained(ev, predict_transpose, &first,
+                                            &c);
     if (named == 0)
         return false;
     const gc_tensor_info *ti = &ev->tensors[first];
-    start(f, "weight-gradient-transposed", ev->step, ti->layer,
-          ev->checks[first].tensor);
+    const char *name = ev->checks[first].tensor;
+    start(f, "weight-gradient-transposed", ev->step, ti->layer, name);
     gc_finding_text(f->message, sizeof f->message,
          "%s (%zux%zu) is the transpose of the numeric gradient: against "
          "n^T it differs by %.2g, against n by %.2g; its layer's bias "
          "gradient passes, so dW is assembled in the wrong order",
-         ev->checks[first].tensor, ti->rows, ti->cols, first_c.fit,
-         first_c.plain);
+         name, ti->rows, ti->cols, c.fit, c.plain);
     gc_finding_text(f->fix, sizeof f->fix,
          "with z = W a_in + b and W of shape (units, inputs), "
          "dW[i][j] = (1/B) sum_b delta_b[i] a_in,b[j], that is "
          "dW = delta^T a_in (batch-major rows), not a_in^T delta; check "
          "the shape of dW against W's on a layer that is not square");
-    gc_finding_evidence(f, "transpose_fit_error", first_c.fit);
-    gc_finding_evidence(f, "rel_error", first_c.plain);
+    gc_finding_evidence(f, "transpose_fit_error", c.fit);
+    gc_finding_evidence(f, "rel_error", c.plain);
     gc_finding_evidence(f, "rows", (double)ti->rows);
     gc_finding_evidence(f, "tensors", (double)named);
     return true;
 }
 
-/* ---- weight-gradient-from-output ----------------------------------------- */
-
-/* dW_l predicted from the layer's own output a_l instead of its input:
- * P[i][j] = scale sum_b delta_l[b][i] a_l[b][j].  n x n, square layers. */
-static void output_built_gradient(const double *delta, const double *a_out,
-                                  size_t batch, size_t n, double scale,
-                                  double *p)
-{
-    memset(p, 0, n * n * sizeof *p);
-    for (size_t b = 0; b < batch; b++)
-        for (size_t i = 0; i < n; i++) {
-            double d = scale * delta[b * n + i];
-            for (size_t j = 0; j < n; j++)
-                p[i * n + j] += d * a_out[b * n + j];
-        }
-}
-
 static bool from_output(const gc_full_check_evidence *ev, gc_finding_event *f)
 {
-    size_t first = ev->tensor_count, named = 0;
-    comparison first_c = {0};
-    if (ev->layer_count == 0 || !(ev->numeric_delta_scale > 0.0))
-        return false;
-    for (size_t t = 0; t < ev->tensor_count; t++) {
-        if (!fails(ev, t))
-            continue;
-        const gc_tensor_info *ti = &ev->tensors[t];
-        size_t l = ti->layer, n = ti->rows;
-        if (!is_square_weight(ti) || l > ev->layer_count ||
-            ev->deltas[l] == NULL || ev->activations[l] == NULL)
-            return false;
-        double *p = malloc(n * n * sizeof *p);
-        if (p == NULL)
-            return false;
-        /* per-sample deltas to the batch loss's gradient: / B for a mean */
-        output_built_gradient(ev->deltas[l], ev->activations[l],
-                              ev->batch_count, n,
-                              1.0 / ev->numeric_delta_scale, p);
-        comparison c = compare(ev->grad + ti->offset, p,
-                               ev->numeric + ti->offset, n * n);
-        free(p);
-        if (!explains(c, ev->fail_above))
-            return false;
-        if (named++ == 0) {
-            first = t;
-            first_c = c;
-        }
-    }
+    size_t first = 0;
+    comparison c = {0};
+    size_t named = square_weights_explained(ev, predict_from_output, &first,
+                                            &c);
     if (named == 0)
         return false;
     const gc_tensor_info *ti = &ev->tensors[first];
-    start(f, "weight-gradient-from-output", ev->step, ti->layer,
-          ev->checks[first].tensor);
+    const char *name = ev->checks[first].tensor;
+    start(f, "weight-gradient-from-output", ev->step, ti->layer, name);
     gc_finding_text(f->message, sizeof f->message,
          "%s equals delta^T a_out, built from layer %zu's own output "
          "instead of its input (it matches that, from the model's own "
          "delta, to %.2g; the numeric gradient only to %.2g)",
-         ev->checks[first].tensor, ti->layer, first_c.fit, first_c.plain);
+         name, ti->layer, c.fit, c.plain);
     gc_finding_text(f->fix, sizeof f->fix,
          "build each weight gradient from the activations that went INTO "
          "the layer: dW_l = (1/B) delta_l^T a_(l-1), with a_0 the input; "
          "a_l, what the layer put out, only feeds the layer above");
-    gc_finding_evidence(f, "output_fit_error", first_c.fit);
-    gc_finding_evidence(f, "rel_error", first_c.plain);
+    gc_finding_evidence(f, "output_fit_error", c.fit);
+    gc_finding_evidence(f, "rel_error", c.plain);
     gc_finding_evidence(f, "rows", (double)ti->rows);
     gc_finding_evidence(f, "tensors", (double)named);
     return true;
