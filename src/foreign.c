@@ -533,7 +533,7 @@ static gc_status declare_tensor(gc_foreign *f, const char *line,
     if (f->model.tensor_count == MAX_TENSORS)
         return bad_line(f, line, "at most 64 tensors", err);
     gc_tensor_info *t = &f->tensors[f->model.tensor_count++];
-    snprintf(t->name, sizeof t->name, "%s", name);
+    memcpy(t->name, name, strlen(name) + 1);   /* checked: < 32 bytes */
     t->kind = kind[0] == 'w' ? GC_TENSOR_WEIGHT : GC_TENSOR_BIAS;
     t->layer = layer;
     t->rows = rows;
