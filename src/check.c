@@ -24,7 +24,17 @@ struct gc_checker {
     size_t *chosen;                          /* sampled element indices */
     size_t max_tensor;
     bool deltas_valid;
+    size_t evaluations;                      /* every loss evaluation */
 };
+
+/* True when the model's layer view has the partial evaluations the
+ * layer-wise methods need; a view without them (a foreign model showing
+ * only its values) is checked as a black box. */
+static bool has_partials(const gc_model *model)
+{
+    return model->layers != NULL && model->layers->sample_loss_unit &&
+           model->layers->batch_loss_from;
+}
 
 /* ---- allocation ---------------------------------------------------------- */
 
@@ -88,6 +98,11 @@ void gc_checker_free(gc_checker *c)
     free(c->z_shift);
     free(c->chosen);
     free(c);
+}
+
+size_t gc_checker_evaluations(const gc_checker *c)
+{
+    return c->evaluations;
 }
 
 const double *gc_checker_numeric(const gc_checker *c)
@@ -294,7 +309,7 @@ static gc_status check_one_direction(gc_checker *c, gc_model *model,
     double plus, minus;
     uint64_t pattern_plus = 0, pattern_minus = 0;
     gc_status status;
-    bool through_layers = model->layers != NULL;
+    bool through_layers = has_partials(model);
     fill_header(r, t, GC_CHECK_DIRECTION, "direction");
     if (through_layers) {
         status = shifted_layer_loss(c, model, t, u, h, batch->count, &plus,
@@ -317,6 +332,7 @@ static gc_status check_one_direction(gc_checker *c, gc_model *model,
     r->step_size = h;
     r->elements = n;
     r->loss_evaluations = 2;
+    c->evaluations += 2;
     r->noise = difference_noise(plus, minus, h);
     r->analytic_norm = fabs(analytic);
     r->numeric_norm = fabs(numeric);
@@ -343,6 +359,7 @@ static gc_status check_one_direction(gc_checker *c, gc_model *model,
     double numeric_2h;
     status = direction_difference(c, model, batch, t, u, 2.0 * h,
                                   through_layers, &numeric_2h, err);
+    c->evaluations += 2;
     if (status != GC_OK)
         return status;
     r->loss_evaluations += 2;
@@ -359,7 +376,7 @@ gc_status gc_check_directions(gc_checker *c, gc_model *model,
                               const gc_check_options *options, gsl_rng *rng,
                               gc_check_event *results, gc_error *err)
 {
-    if (model->layers != NULL) {
+    if (has_partials(model)) {
         double loss;
         gc_status status = model->layers->forward(model, model->params,
                                                   batch, &loss, err);
@@ -543,6 +560,7 @@ static gc_status check_preactivation(gc_checker *c, gc_model *model,
         size_t evaluations = 0, kinks = 0;
         status = numeric_layer_deltas(c, model, l, batch->count, options,
                                       &evaluations, &kinks, err);
+        c->evaluations += evaluations;
         if (status != GC_OK)
             return status;
         /* the engine's tensors come in W, b order per layer */
@@ -659,7 +677,7 @@ static gc_status check_parameters(gc_checker *c, gc_model *model,
                                   gsl_rng *rng, gc_check_event *results,
                                   gc_error *err)
 {
-    bool via_layers = model->layers != NULL;
+    bool via_layers = has_partials(model);
     if (via_layers) {
         double loss;
         gc_status status = model->layers->forward(model, model->params,
@@ -672,6 +690,8 @@ static gc_status check_parameters(gc_checker *c, gc_model *model,
         c->numeric[p] = NAN;
     for (size_t ti = 0; ti < model->tensor_count; ti++) {
         const gc_tensor_info *t = &model->tensors[ti];
+        if (options->only != NULL && !options->only[ti])
+            continue;
         size_t chosen = choose_elements(c, t->rows * t->cols,
                                         options->sample, rng);
         size_t evaluations = 0, kinks = 0;
@@ -695,6 +715,7 @@ static gc_status check_parameters(gc_checker *c, gc_model *model,
             c->numeric[index] = kink ? NAN : numeric;
             var += noise * noise;
         }
+        c->evaluations += evaluations;
         gc_check_event *r = &results[ti];
         fill_header(r, t, GC_CHECK_ELEMENT, "parameter");
         r->step_size = step_for(0.0, options);
@@ -717,12 +738,13 @@ gc_status gc_check_elements(gc_checker *c, gc_model *model,
                             batch->count, c->max_batch);
     gc_check_method method = options->method;
     if (method == GC_METHOD_AUTO)
-        method = model->layers != NULL ? GC_METHOD_PREACTIVATION
-                                       : GC_METHOD_PARAMETER;
-    if (method == GC_METHOD_PREACTIVATION && model->layers == NULL)
+        method = has_partials(model) ? GC_METHOD_PREACTIVATION
+                                     : GC_METHOD_PARAMETER;
+    if (method == GC_METHOD_PREACTIVATION && !has_partials(model))
         return gc_error_set(err, GC_EINVAL,
                             "the pre-activation method needs a model that "
-                            "shows its layers");
+                            "shows its layers and evaluates the loss from "
+                            "one of them (the built-in engine)");
     if (method == GC_METHOD_PREACTIVATION)
         return check_preactivation(c, model, batch, grad, options, results,
                                    err);

@@ -48,6 +48,10 @@ typedef struct {
     double pass_below;
     double fail_above;
     size_t sample;             /* elements per tensor, 0 = all */
+    /* Parameter method only: when non-NULL, the element check looks at
+     * tensor t only where only[t] is true and leaves the other results
+     * as they were (run.c localises a foreign model's failures). */
+    const bool *only;
 } gc_check_options;
 
 typedef struct gc_checker gc_checker;
@@ -75,6 +79,8 @@ gc_status gc_check_elements(gc_checker *checker, gc_model *model,
  * pre-activation method ran, the numeric dL/dz of layer l (count x
  * width_l), else NULL. */
 const double *gc_checker_numeric(const gc_checker *checker);
+/* Loss evaluations (whole or partial) the checker made so far. */
+size_t gc_checker_evaluations(const gc_checker *checker);
 const double *gc_checker_numeric_deltas(const gc_checker *checker,
                                         size_t layer);
 

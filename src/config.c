@@ -46,13 +46,14 @@ typedef enum {
     GC_SECTION_CHECKS,
     GC_SECTION_REPORT,
     GC_SECTION_EXPECT,
+    GC_SECTION_MODEL,
     GC_SECTION_COUNT
 } gc_config_section;
 
 /* In enum order; NULL-terminated like the other name lists. */
 static const char *const section_names[GC_SECTION_COUNT + 1] = {
     "data", "network", "loss", "training", "as-written", "checks", "report",
-    "expect", NULL
+    "expect", "model", NULL
 };
 
 typedef enum {
@@ -97,6 +98,9 @@ static const char *const loss_choices[] = {
 };
 static const char *const softmax_derivative_choices[] = {
     "jacobian", "elementwise", NULL
+};
+static const char *const model_source_choices[] = {
+    "engine", "plugin", "pipe", "snapshot", NULL
 };
 static const char *const method_choices[] = {
     "auto", "preactivation", "parameter", NULL
@@ -222,6 +226,17 @@ static const gc_config_key keys[] = {
              "id@step"),
     KEY_BOOL(EXPECT, "no_other_errors", expect.no_other_errors),
     KEY_BOOL(EXPECT, "enforce", expect.enforce),
+
+    KEY_CHOICE(MODEL, "source", model.source, model_source_choices),
+    KEY_TEXT(MODEL, "path", DATA_PATH, model.path,
+             "a plugin file or a snapshot directory"),
+    KEY_TEXT(MODEL, "command", PATH, model.command,
+             "a command line (program and arguments)"),
+    KEY_NUMBER(MODEL, "timeout", DOUBLE, model.timeout,
+               0, 86400, true, false, "a number of seconds in (0, 86400]"),
+    KEY_NUMBER(MODEL, "sample", SIZE, model.sample,
+               0, INFINITY, false, false,
+               "a whole number >= 0 (0 = every element)"),
 };
 
 #define GC_KEY_COUNT (sizeof keys / sizeof keys[0])
@@ -503,6 +518,9 @@ static void store_choice(gc_spec *spec, const gc_config_key *key, int index)
         break;
     case offsetof(gc_spec, checks.method):
         spec->checks.method = (gc_check_method)index;
+        break;
+    case offsetof(gc_spec, model.source):
+        spec->model.source = (gc_model_source)index;
         break;
     default:
         break;
@@ -1054,10 +1072,27 @@ static gc_status check_bands(gc_config_parser *p)
                 c->pass_below);
 }
 
+/* A pipe needs its command and a snapshot its directory; a plugin's path
+ * may still come from the command line (--plugin), so run.c checks it. */
+static gc_status check_model(gc_config_parser *p)
+{
+    const gc_model_spec *m = &p->spec.model;
+    int line = line_of(p, offsetof(gc_spec, model.source));
+    if (m->source == GC_MODEL_PIPE && m->command[0] == '\0')
+        return fail(p, line, "[model] command: expected the program to "
+                    "start (as in command = python3 adapter.py) when "
+                    "source = pipe, got none");
+    if (m->source == GC_MODEL_SNAPSHOT && m->path[0] == '\0')
+        return fail(p, line, "[model] path: expected the snapshot's "
+                    "directory when source = snapshot, got none");
+    return GC_OK;
+}
+
 static gc_status check_spec(gc_config_parser *p)
 {
     if (check_data(p) != GC_OK || check_network(p) != GC_OK
-        || check_training(p) != GC_OK || check_bands(p) != GC_OK)
+        || check_training(p) != GC_OK || check_bands(p) != GC_OK
+        || check_model(p) != GC_OK)
         return p->status;
     return GC_OK;
 }

@@ -277,6 +277,25 @@ size_t gc_diagnose_full_check(gc_diagnosis *d,
     }
     if (root != 0)
         report_root(d, ev, root, delta_rel, out, &n, max);
+    /* Without a delta comparison at the output (a plugin or pipe, a
+     * snapshot), the output layer's logit gradients still show a softmax
+     * backward that is not shift-invariant; that output delta is then the
+     * root, and the layers below inherit it, as with a compared delta. */
+    size_t L = ev->layer_count;
+    double out_sum_a, out_sum_n;
+    if (root == 0 && L > 0 && layer_fails(ev, L) &&
+        (ev->deltas[L] == NULL || ev->numeric_deltas[L] == NULL) &&
+        gc_rows_look_like_softmax(ev->output_activations, ev->batch_count,
+                                  ev->widths[L]) &&
+        logit_sums(ev, &out_sum_a, &out_sum_n) &&
+        out_sum_a > GC_LOGIT_SUM_BROKEN && out_sum_n < GC_LOGIT_SUM_ZERO) {
+        gc_finding_event *f = begin(d, "softmax-jacobian-mismatch", "",
+                                    GC_SEVERITY_ERROR, ev->step, L, out, &n,
+                                    max);
+        if (f != NULL)
+            softmax_finding(f, ev, L, out_sum_a, out_sum_n);
+        root = L;
+    }
     for (size_t t = 0; t < ev->tensor_count; t++) {
         const gc_check_event *c = &ev->checks[t];
         size_t layer = ev->tensors[t].layer;
@@ -288,7 +307,11 @@ size_t gc_diagnose_full_check(gc_diagnosis *d,
         bool softmax = gc_rows_look_like_softmax(
             ev->output_activations, ev->batch_count,
             ev->layer_count ? ev->widths[ev->layer_count] : 0);
-        if (ev->layer_count == 0 || ev->deltas[layer] == NULL) {
+        /* No delta comparison here (no delta shown, or no numeric one,
+         * as for a plugin or pipe): the output bias gradient carries the
+         * batch mean of the logit gradients (logit_sums). */
+        if (ev->layer_count == 0 || ev->deltas[layer] == NULL ||
+            ev->numeric_deltas[layer] == NULL) {
             if (softmax && layer == ev->layer_count &&
                 logit_sums(ev, &sum_a, &sum_n) &&
                 sum_a > GC_LOGIT_SUM_BROKEN && sum_n < GC_LOGIT_SUM_ZERO) {

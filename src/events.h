@@ -176,6 +176,8 @@ typedef struct {
     size_t batch_size;
     double learning_rate;
     char blas[24];             /* which BLAS the build linked */
+    char source[16];           /* [model] source: engine, plugin, ... */
+    char model[400];           /* what is checked against what */
 } gc_run_event;
 
 typedef struct {
@@ -195,6 +197,8 @@ typedef struct {
     double final_loss;
     double test_accuracy;      /* NAN when there is no test set */
     double seconds;
+    size_t loss_evaluations;   /* loss evaluations made by the checks */
+    bool model_failed;         /* the model stopped answering (exit 2) */
     int exit_status;           /* what main will return */
 } gc_summary_event;
 

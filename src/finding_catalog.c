@@ -86,6 +86,14 @@ static const gc_finding_info catalog[] = {
     {"kink-excluded", INFO,
      "elements whose difference crossed a kink of a piecewise-linear unit "
      "were left out of a check"},
+
+    /* the model under test itself (docs/sources/) */
+    {"model-failed", ERROR,
+     "a plugin or pipe model crashed, hung, or answered garbage; the run "
+     "stopped (exit status 2)"},
+    {"probe-skipped", INFO,
+     "a probe did not run because the model does not expose what it "
+     "needs"},
 };
 
 #define CATALOG_COUNT (sizeof catalog / sizeof catalog[0])

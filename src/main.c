@@ -37,6 +37,7 @@ typedef struct {
     const char *junit;         /* --junit FILE */
     bool list_findings;        /* --list-findings */
     const char *explain;       /* --explain ID */
+    const char *plugin;        /* --plugin FILE: [model] source = plugin */
 } options;
 
 /* Close ids an unknown --explain ID suggests. */
@@ -73,6 +74,8 @@ static void usage(FILE *stream)
           "  --expect           exit status says whether the run found what\n"
           "                     the config's [expect] section lists\n"
           "  --junit FILE       also write a JUnit XML report to FILE\n"
+          "  --plugin FILE      check the C plugin FILE (a shared object,\n"
+          "                     docs/sources/plugin.md) instead of [model]\n"
           "  --list-findings    list every finding id, its severity and "
           "summary\n"
           "  --explain ID       print the page of finding ID\n"
@@ -88,7 +91,7 @@ static void usage(FILE *stream)
 static int parse_arguments(int argc, char **argv, options *opt)
 {
     *opt = (options){NULL, NULL, false, true, COLOR_AUTO, false, NULL, false,
-                     NULL};
+                     NULL, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -128,6 +131,15 @@ static int parse_arguments(int argc, char **argv, options *opt)
             opt->explain = argv[++i];
         } else if (strncmp(a, "--explain=", 10) == 0) {
             opt->explain = a + 10;
+        } else if (strcmp(a, "--plugin") == 0) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "gradcheck: --plugin needs a FILE, as in "
+                        "--plugin ./libmynet.so\n");
+                return EXIT_USAGE;
+            }
+            opt->plugin = argv[++i];
+        } else if (strncmp(a, "--plugin=", 9) == 0) {
+            opt->plugin = a + 9;
         } else if (strcmp(a, "--quiet") == 0) {
             opt->quiet = true;
         } else if (strcmp(a, "--no-progress") == 0) {
@@ -253,6 +265,15 @@ int main(int argc, char **argv)
     if (gc_config_load(opt.config, &spec, &err) != GC_OK) {
         fprintf(stderr, "gradcheck: %s\n", err.message);
         return EXIT_USAGE;
+    }
+    if (opt.plugin != NULL) {
+        if (strlen(opt.plugin) >= sizeof spec.model.path) {
+            fprintf(stderr, "gradcheck: --plugin: a path of at most %zu "
+                    "characters expected\n", sizeof spec.model.path - 1);
+            return EXIT_USAGE;
+        }
+        spec.model.source = GC_MODEL_PLUGIN;
+        snprintf(spec.model.path, sizeof spec.model.path, "%s", opt.plugin);
     }
     const char *json = opt.json ? opt.json
                                 : (spec.report.json[0] ? spec.report.json

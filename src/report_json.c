@@ -182,6 +182,8 @@ static void build_run(gc_json_out *o, const gc_run_event *e)
     put_size(o, "batch_size", e->batch_size);
     put_double(o, "learning_rate", e->learning_rate);
     put_field(o, "blas", e->blas);
+    put_field(o, "source", e->source);
+    put_field(o, "model", e->model);
 }
 
 static void build_train(gc_json_out *o, const gc_train_event *e)
@@ -308,6 +310,8 @@ static void build_summary(gc_json_out *o, const gc_summary_event *e)
     put_double(o, "final_loss", e->final_loss);
     put_double(o, "test_accuracy", e->test_accuracy);
     put_double(o, "seconds", e->seconds);
+    put_size(o, "loss_evaluations", e->loss_evaluations);
+    put_bool(o, "model_failed", e->model_failed);
     put_int(o, "exit_status", e->exit_status);
 }
 

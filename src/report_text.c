@@ -176,6 +176,8 @@ static void header_print(gc_text_state *s, const gc_run_event *e)
 
     fprintf(out, "gradcheck %.*s: %.*s\n", GC_FIELD(e->version),
             GC_FIELD(e->config));
+    if (e->model[0] != '\0')
+        fprintf(out, "  model       %.*s\n", GC_FIELD(e->model));
     fprintf(out, "  network     %.*s\n", GC_FIELD(e->network));
     fprintf(out, "  loss        %.*s, %zu parameters\n", GC_FIELD(e->loss),
             e->parameters);
@@ -454,6 +456,8 @@ static void finding_print(gc_text_state *s, const gc_finding_event *f)
 
 static const char *stop_reason(const gc_summary_event *e)
 {
+    if (e->model_failed)
+        return "stopped: the model stopped answering";
     if (e->trapped)
         return "stopped by a trap";
     if (e->interrupted)
@@ -495,6 +499,8 @@ static void summary_print(gc_text_state *s, const gc_summary_event *e)
     fprintf(out, "  final loss     %.6g\n", e->final_loss);
     if (!isnan(e->test_accuracy))
         fprintf(out, "  test accuracy  %.2f%%\n", 100.0 * e->test_accuracy);
+    fprintf(out, "  loss evals     %zu (by the checks)\n",
+            e->loss_evaluations);
     fprintf(out, "  time           %.1f s\n", e->seconds);
     fprintf(out, "  exit status    %d\n", e->exit_status);
 }

@@ -7,9 +7,11 @@
 #include "dataset.h"
 #include "diagnosis.h"
 #include "engine.h"
+#include "foreign.h"
 #include "health.h"
 #include "loss.h"
 #include "probe.h"
+#include "snapshot.h"
 #include "trap.h"
 
 #include <gsl/gsl_randist.h>
@@ -68,6 +70,11 @@ typedef struct {
     size_t rows_at_start[GC_MAX_LAYERS + 1];
     gsl_rng *recheck_rng;           /* rechecks at a larger step */
     gc_check_event *rechecks;
+    /* a model gradcheck did not build (docs/sources/) */
+    gc_foreign *foreign;            /* plugin or pipe */
+    gc_snapshot *snapshot;
+    gc_spec adjusted;               /* the spec a snapshot runs with */
+    bool *localise;                 /* tensors a foreign check samples */
 } run_state;
 
 unsigned long long gc_seed_derive(unsigned long long seed, unsigned stream)
@@ -150,6 +157,29 @@ static void describe_network(const gc_spec *spec, size_t inputs, char *out,
         used += snprintf(out + used, size - (size_t)used, "-%zu(%s)",
                          spec->network.layers[l].width,
                          gc_activation_name(spec->network.layers[l].activation));
+}
+
+static gc_status check_shapes(const gc_spec *spec, const gc_dataset *train,
+                              size_t *inputs, gc_error *err);
+
+/* A plugin or pipe declares its own inputs and outputs. */
+static gc_status check_foreign_shapes(const run_state *r, gc_error *err)
+{
+    size_t inputs = gc_foreign_inputs(r->foreign);
+    size_t k = gc_foreign_outputs(r->foreign);
+    size_t needed = k == 1 ? 2 : k;
+    if (inputs != r->train->features)
+        return gc_error_set(err, GC_ECONFIG, "%s: %s declares %zu inputs, "
+                            "but the training data has %zu features per "
+                            "sample", r->spec->path,
+                            gc_foreign_describe(r->foreign), inputs,
+                            r->train->features);
+    if ((size_t)r->train->classes > needed)
+        return gc_error_set(err, GC_ECONFIG, "%s: %s declares %zu outputs, "
+                            "but the data has %d classes", r->spec->path,
+                            gc_foreign_describe(r->foreign), k,
+                            r->train->classes);
+    return GC_OK;
 }
 
 static gc_status check_shapes(const gc_spec *spec, const gc_dataset *train,
@@ -256,14 +286,71 @@ static gc_status allocate_buffers(run_state *r, size_t inputs, gc_error *err)
     return status;
 }
 
+/* A plugin or a pipe: the child starts and declares itself. */
+static gc_status set_up_foreign(run_state *r, gc_error *err)
+{
+    const gc_spec *spec = r->spec;
+    char directory[GC_PATH_MAX];
+    snprintf(directory, sizeof directory, "%s", spec->path);
+    char *slash = strrchr(directory, '/');
+    if (slash != NULL)
+        slash[1] = '\0';
+    else
+        directory[0] = '\0';
+    if (spec->model.source == GC_MODEL_PLUGIN && spec->model.path[0] == 0)
+        return gc_error_set(err, GC_ECONFIG, "%s: [model] path: expected "
+                            "the plugin's shared object when source = "
+                            "plugin (or --plugin FILE), got none",
+                            spec->path);
+    gc_foreign_options o = {spec->model.source, spec->model.path,
+                            spec->model.command, directory,
+                            spec->model.timeout, spec->training.batch_size};
+    gc_status status = gc_foreign_open(&o, &r->foreign, err);
+    if (status == GC_OK)
+        status = check_foreign_shapes(r, err);
+    if (status != GC_OK)
+        return status;
+    r->model = gc_foreign_model(r->foreign);
+    r->steps = planned_steps(spec, r->train->samples);
+    r->localise = calloc(r->model->tensor_count, sizeof(bool));
+    if (r->localise == NULL)
+        return gc_error_set(err, GC_ENOMEM, "no memory for the run");
+    return allocate_buffers(r, r->train->features, err);
+}
+
+/* A snapshot: its batch is the training set, one step, no update that
+ * matters; the engine of [network] is the reference forward. */
+static gc_status set_up_snapshot(run_state *r, gc_error *err)
+{
+    gc_status status = gc_snapshot_open(r->spec->model.path,
+                                        &r->spec->network, r->spec->loss,
+                                        &r->snapshot, err);
+    if (status != GC_OK)
+        return status;
+    r->train = gc_snapshot_take_batch(r->snapshot);
+    r->adjusted = *r->spec;
+    r->adjusted.training.batch_size = r->train->samples;
+    r->adjusted.training.steps = 1;
+    r->adjusted.training.shuffle = false;
+    r->adjusted.checks.full_every = 0;
+    r->spec = &r->adjusted;
+    r->model = gc_snapshot_model(r->snapshot);
+    r->steps = 1;
+    return allocate_buffers(r, r->train->features, err);
+}
+
 static gc_status set_up(run_state *r, gc_error *err)
 {
     const gc_spec *spec = r->spec;
+    if (spec->model.source == GC_MODEL_SNAPSHOT)
+        return set_up_snapshot(r, err);
     gc_status status = gc_data_load(&spec->data, spec->path,
                                     gc_seed_derive(spec->training.seed, 0),
                                     &r->train, &r->test, err);
     if (status != GC_OK)
         return status;
+    if (spec->model.source != GC_MODEL_ENGINE)
+        return set_up_foreign(r, err);
     size_t inputs;
     status = check_shapes(spec, r->train, &inputs, err);
     if (status != GC_OK)
@@ -289,6 +376,9 @@ static void tear_down(run_state *r)
     gc_dataset_free(r->train);
     gc_dataset_free(r->test);
     gc_engine_free(r->engine);
+    gc_foreign_free(r->foreign);
+    gc_snapshot_free(r->snapshot);
+    free(r->localise);
     gc_checker_free(r->checker);
     gc_probe_free(r->probe);
     gc_diagnosis_free(r->diagnosis);
@@ -310,6 +400,59 @@ static void tear_down(run_state *r)
         gsl_rng_free(r->recheck_rng);
 }
 
+/* The network as the tensors show it: "64-32(sigmoid)-10(softmax)", the
+ * activations where the model names them. */
+static void describe_tensors(const gc_model *m, char *out, size_t size)
+{
+    const gc_layer_view *v = m->layers;
+    int used = 0;
+    out[0] = '\0';
+    for (size_t t = 0; t < m->tensor_count && used >= 0 &&
+                       (size_t)used < size; t++) {
+        const gc_tensor_info *ti = &m->tensors[t];
+        if (ti->kind != GC_TENSOR_WEIGHT)
+            continue;
+        if (used == 0)
+            used += snprintf(out, size, "%zu", ti->cols);
+        if (v != NULL && ti->layer <= v->layer_count)
+            used += snprintf(out + used, size - (size_t)used, "-%zu(%s)",
+                             ti->rows,
+                             v->activation_name((gc_model *)m, ti->layer));
+        else if ((size_t)used < size)
+            used += snprintf(out + used, size - (size_t)used, "-%zu",
+                             ti->rows);
+    }
+}
+
+static void describe_model(run_state *r, gc_run_event *e)
+{
+    const gc_spec *spec = r->spec;
+    snprintf(e->source, sizeof e->source, "%s",
+             gc_model_source_name(spec->model.source));
+    snprintf(e->loss, sizeof e->loss, "%s", gc_loss_name(spec->loss));
+    if (spec->model.source == GC_MODEL_ENGINE) {
+        describe_network(spec, r->train->features, e->network,
+                         sizeof e->network);
+        return;
+    }
+    if (spec->model.source == GC_MODEL_SNAPSHOT) {
+        describe_network(spec, r->train->features, e->network,
+                         sizeof e->network);
+        snprintf(e->model, sizeof e->model,
+                 "snapshot %.100s: the gradients in it are checked against "
+                 "finite differences of the forward [network] and [loss] "
+                 "declare; that declared forward is the reference, not "
+                 "the code that wrote the snapshot", spec->model.path);
+        return;
+    }
+    snprintf(e->loss, sizeof e->loss, "the model's own");
+    if (r->model != NULL)
+        describe_tensors(r->model, e->network, sizeof e->network);
+    snprintf(e->model, sizeof e->model, "%s: its own forward and backward",
+             r->foreign ? gc_foreign_describe(r->foreign)
+                        : gc_model_source_name(spec->model.source));
+}
+
 static gc_status emit_run(run_state *r, gc_error *err)
 {
     gc_event event = {.kind = GC_EVENT_RUN};
@@ -317,12 +460,10 @@ static gc_status emit_run(run_state *r, gc_error *err)
     const gc_spec *spec = r->spec;
     snprintf(e->config, sizeof e->config, "%s", spec->path);
     snprintf(e->version, sizeof e->version, "%s", GC_VERSION);
-    describe_network(spec, r->train->features, e->network,
-                     sizeof e->network);
-    snprintf(e->loss, sizeof e->loss, "%s", gc_loss_name(spec->loss));
+    describe_model(r, e);
     snprintf(e->blas, sizeof e->blas, "%s", gc_blas_name());
     e->seed = spec->training.seed;
-    e->parameters = r->model->param_count;
+    e->parameters = r->model ? r->model->param_count : 0;
     e->train_samples = r->train->samples;
     e->test_samples = r->test ? r->test->samples : 0;
     e->planned_steps = r->steps;
@@ -587,7 +728,21 @@ static gc_check_options check_options(const gc_spec *spec)
 {
     return (gc_check_options){spec->checks.method, spec->checks.step_scale,
                               spec->checks.pass_below,
-                              spec->checks.fail_above, spec->checks.sample};
+                              spec->checks.fail_above, spec->checks.sample,
+                              NULL};
+}
+
+/* A plugin or pipe answers each loss over a process boundary: its element
+ * checks cover only the tensors whose direction check failed, on a
+ * seeded sample of [model] sample elements each. */
+static gc_check_options element_options(const run_state *r)
+{
+    gc_check_options o = check_options(r->spec);
+    if (r->foreign != NULL) {
+        o.sample = r->spec->model.sample;
+        o.only = r->localise;
+    }
+    return o;
 }
 
 /* Checks that did not pass and may be rounding are repeated with a step
@@ -604,7 +759,8 @@ static gc_status recheck_rounding(run_state *r, size_t step, bool elements,
         wanted = wanted || gc_health_rounding_candidate(&r->checks[t]);
     if (!wanted)
         return GC_OK;
-    gc_check_options options = check_options(r->spec);
+    gc_check_options options = elements ? element_options(r)
+                                        : check_options(r->spec);
     options.step_scale *= GC_ROUNDING_STEP_FACTOR;
     gc_status status =
         elements ? gc_check_elements(r->checker, r->model, &r->batch,
@@ -617,6 +773,8 @@ static gc_status recheck_rounding(run_state *r, size_t step, bool elements,
         return status;
     for (size_t t = 0; t < count; t++) {
         gc_check_event *c = &r->checks[t];
+        if (elements && r->localise != NULL && !r->localise[t])
+            continue;
         c->step = r->rechecks[t].step = step;
         if (!gc_health_rounding_candidate(c) ||
             !gc_health_is_rounding(c, &r->rechecks[t]))
@@ -718,7 +876,7 @@ static void fill_evidence(run_state *r, size_t step,
 
 static gc_status full_check(run_state *r, size_t step, gc_error *err)
 {
-    gc_check_options options = check_options(r->spec);
+    gc_check_options options = element_options(r);
     gc_status status = gc_check_elements(r->checker, r->model, &r->batch,
                                          r->grad, &options, r->check_rng,
                                          r->checks, err);
@@ -726,6 +884,8 @@ static gc_status full_check(run_state *r, size_t step, gc_error *err)
         status = recheck_rounding(r, step, true, err);
     for (size_t t = 0; t < r->model->tensor_count && status == GC_OK; t++) {
         gc_event event = {.kind = GC_EVENT_CHECK};
+        if (r->localise != NULL && !r->localise[t])
+            continue;   /* its direction check stands; already counted */
         r->checks[t].step = step;
         event.u.check = r->checks[t];
         count_verdict(r, r->checks[t].verdict);
@@ -804,10 +964,20 @@ static gc_status one_step(run_state *r, size_t step, bool *stop,
     bool full = step == 0 ||
                 (checks->full_every > 0 && step % checks->full_every == 0);
     bool wants_full = false;
-    if (checks->every_step)
-        status = direction_checks(r, step, full ||
+    bool directions = checks->every_step;
+    if (r->foreign != NULL) {
+        /* cheap first: directions at step 0 (and every step when asked),
+         * elements only where a direction failed */
+        directions = directions || step == 0;
+        full = false;
+    }
+    if (directions)
+        status = direction_checks(r, step, full || step == 0 ||
                                   step % checks->drift_window == 0,
                                   &wants_full, err);
+    if (r->foreign != NULL && wants_full)
+        for (size_t t = 0; t < r->model->tensor_count; t++)
+            r->localise[t] = r->checks[t].verdict == GC_VERDICT_FAIL;
     if (status == GC_OK && (full || wants_full))
         status = full_check(r, step, err);
     bool window_end = (step + 1) % checks->drift_window == 0;
@@ -870,10 +1040,93 @@ static gc_status finish(run_state *r, size_t steps_done, gc_error *err)
     r->summary.test_accuracy = r->summary.trapped ? NAN
                                                   : test_accuracy(r, err);
     r->summary.seconds = seconds_since(&r->started);
+    r->summary.loss_evaluations = gc_checker_evaluations(r->checker);
     r->summary.exit_status = r->summary.findings_error > 0 ? 1 : 0;
     gc_event event = {.kind = GC_EVENT_SUMMARY};
     event.u.summary = r->summary;
     return dispatch(r, &event, err);
+}
+
+/* One info finding per probe the model cannot feed, so that a report
+ * never reads as if a probe had run and found nothing. */
+static gc_status emit_skipped(run_state *r, gc_error *err)
+{
+    const gc_model *m = r->model;
+    const gc_layer_view *v = m->layers;
+    const char *who = gc_model_source_name(r->spec->model.source);
+    bool partials = v != NULL && v->sample_loss_unit != NULL &&
+                    v->batch_loss_from != NULL;
+    gc_finding_event f[5];
+    size_t n = 0;
+    memset(f, 0, sizeof f);
+    if (m->set_hook == NULL && r->spec->checks.traps)
+        snprintf(f[n++].message, sizeof f[0].message,
+                 "traps skipped: the %s model reports no operations to a "
+                 "hook, so no NaN/Inf is traced to an operation (NaN in "
+                 "a loss or gradient still fails its check)", who);
+    if (v == NULL)
+        snprintf(f[n++].message, sizeof f[0].message,
+                 "layer probes skipped: the %s model shows no layer "
+                 "values, so no z/a histograms, logit-drift, unit-health "
+                 "rules, softmax detection or delta fingerprints", who);
+    else if (v->deltas == NULL)
+        snprintf(f[n++].message, sizeof f[0].message,
+                 "delta probes skipped: the %s model shows no deltas "
+                 "(dL/dz), so a wrong delta is not localised to its layer "
+                 "and the delta fingerprints are not tried", who);
+    if (!partials)
+        snprintf(f[n++].message, sizeof f[0].message,
+                 "numeric deltas skipped: the %s model cannot evaluate the "
+                 "loss from one layer's z, so elements are checked by "
+                 "whole-loss differences (parameter method)", who);
+    if (m->predict == NULL)
+        snprintf(f[n++].message, sizeof f[0].message,
+                 "test accuracy skipped: the %s model has no predict", who);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(f[i].id, sizeof f[i].id, "probe-skipped");
+        f[i].severity = GC_SEVERITY_INFO;
+        snprintf(f[i].fix, sizeof f[i].fix,
+                 "nothing is wrong; to run the probe, expose what it needs "
+                 "(docs/sources/ lists which capability feeds which probe)");
+    }
+    return emit_findings(r, f, n, err);
+}
+
+/* The model stopped answering (crash, time limit, garbage): a finding
+ * with what happened and in which call, then the summary, so the report
+ * is complete; gc_run still returns GC_EMODEL (exit status 2). */
+static gc_status fail_model(run_state *r, size_t steps_done,
+                            const gc_error *model_err, gc_error *err)
+{
+    gc_finding_event f;
+    memset(&f, 0, sizeof f);
+    snprintf(f.id, sizeof f.id, "model-failed");
+    f.severity = GC_SEVERITY_ERROR;
+    f.step = steps_done;
+    const char *call = NULL, *reason = NULL;
+    if (r->foreign != NULL && gc_foreign_failure(r->foreign, &call, &reason)) {
+        snprintf(f.message, sizeof f.message, "%s", reason);
+        snprintf(f.fix, sizeof f.fix, "in %s, at step %zu; run the model "
+                 "alone on a batch like this one to reproduce it (the "
+                 "full message is on stderr)", call, steps_done);
+    } else {
+        snprintf(f.message, sizeof f.message, "%.239s", model_err->message);
+        snprintf(f.fix, sizeof f.fix, "the full message is on stderr");
+    }
+    gc_status status = emit_findings(r, &f, 1, err);
+    r->summary.steps = steps_done;
+    r->summary.final_loss = r->last_loss;
+    r->summary.test_accuracy = NAN;
+    r->summary.seconds = seconds_since(&r->started);
+    r->summary.loss_evaluations =
+        r->checker ? gc_checker_evaluations(r->checker) : 0;
+    r->summary.model_failed = true;
+    r->summary.exit_status = 2;
+    gc_event event = {.kind = GC_EVENT_SUMMARY};
+    event.u.summary = r->summary;
+    if (status == GC_OK)
+        status = dispatch(r, &event, err);
+    return status;
 }
 
 gc_status gc_run(const gc_spec *spec, gc_sink *const *sinks,
@@ -890,8 +1143,15 @@ gc_status gc_run(const gc_spec *spec, gc_sink *const *sinks,
     reset_window(&r);
     clock_gettime(CLOCK_MONOTONIC, &r.started);
     gc_status status = set_up(&r, err);
+    bool run_emitted = false;
+    if (status == GC_OK || (status == GC_EMODEL && r.train != NULL)) {
+        gc_status s = emit_run(&r, err);
+        run_emitted = s == GC_OK;
+        if (status == GC_OK)
+            status = s;
+    }
     if (status == GC_OK)
-        status = emit_run(&r, err);
+        status = emit_skipped(&r, err);
     size_t step = 0;
     double last_progress = -1.0;
     bool stop = false;
@@ -910,6 +1170,12 @@ gc_status gc_run(const gc_spec *spec, gc_sink *const *sinks,
     }
     if (status == GC_OK)
         status = finish(&r, r.monitor.fatal_seen ? step - 1 : step, err);
+    if (status == GC_EMODEL && run_emitted) {
+        gc_error model_err = *err;
+        size_t done = step > 0 ? step - 1 : 0;
+        if (fail_model(&r, done, &model_err, err) == GC_OK)
+            *err = model_err;
+    }
     if (summary != NULL)
         *summary = r.summary;
     tear_down(&r);

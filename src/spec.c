@@ -122,6 +122,13 @@ void gc_spec_init(gc_spec *spec)
     gc_as_written_spec_init(&spec->as_written);
     gc_checks_spec_init(&spec->checks);
     gc_report_spec_init(&spec->report);
+    /* The built-in engine; for a plugin or pipe, 10 s per call is far
+     * above a forward and backward of any network a check runs on, and
+     * 32 elements of each failing tensor localise a mistake at 64 loss
+     * evaluations a tensor (docs/sources/). */
+    spec->model.source = GC_MODEL_ENGINE;
+    spec->model.timeout = 10.0;
+    spec->model.sample = 32;
     /* Nothing required and no error allowed: what exit status 0 means
      * without an [expect] section. */
     spec->expect.count = 0;
@@ -161,6 +168,17 @@ const char *gc_loss_name(gc_loss l)
     case GC_LOSS_MSE: return "mse";
     case GC_LOSS_CROSS_ENTROPY: return "cross-entropy";
     case GC_LOSS_BINARY_CROSS_ENTROPY: return "binary-cross-entropy";
+    }
+    return "unknown";
+}
+
+const char *gc_model_source_name(gc_model_source s)
+{
+    switch (s) {
+    case GC_MODEL_ENGINE: return "engine";
+    case GC_MODEL_PLUGIN: return "plugin";
+    case GC_MODEL_PIPE: return "pipe";
+    case GC_MODEL_SNAPSHOT: return "snapshot";
     }
     return "unknown";
 }

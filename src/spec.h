@@ -185,6 +185,28 @@ typedef struct {
     int line_of_findings;            /* where findings was set; 0 = not */
 } gc_expect_spec;
 
+/* ---- [model]: which model is under test (docs/sources/) ------------ */
+
+typedef enum {
+    GC_MODEL_ENGINE,     /* the built-in network [network] declares */
+    GC_MODEL_PLUGIN,     /* a C shared object (include/gradcheck/plugin.h) */
+    GC_MODEL_PIPE,       /* a program speaking docs/sources/pipe.md */
+    GC_MODEL_SNAPSHOT    /* .npy files checked against [network] */
+} gc_model_source;
+
+typedef struct {
+    gc_model_source source;
+    char path[GC_PATH_MAX];          /* plugin .so or snapshot directory,
+                                        relative paths from the config */
+    char command[GC_PATH_MAX];       /* pipe: argv, split on blanks, run
+                                        in the config's directory */
+    double timeout;                  /* seconds per call of a plugin or
+                                        pipe before it is killed */
+    size_t sample;                   /* elements per failing tensor in
+                                        a foreign model's element check;
+                                        0 = every element */
+} gc_model_spec;
+
 typedef struct {
     char path[GC_PATH_MAX];          /* the config file, for messages */
     gc_data_spec data;
@@ -195,6 +217,7 @@ typedef struct {
     gc_checks_spec checks;
     gc_report_spec report;
     gc_expect_spec expect;
+    gc_model_spec model;
 } gc_spec;
 
 /* Sets every field to its documented default (docs/config.md). */
@@ -205,5 +228,6 @@ const char *gc_activation_name(gc_activation a);
 /* The activation named by gc_activation_name(); false if none is. */
 bool gc_activation_from_name(const char *name, gc_activation *out);
 const char *gc_loss_name(gc_loss l);
+const char *gc_model_source_name(gc_model_source s);
 
 #endif

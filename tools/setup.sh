@@ -4,6 +4,9 @@
 #   sh tools/setup.sh              release build in build/
 #   sh tools/setup.sh --sanitize   tests with ASan and UBSan in build-asan/
 #
+# python3-numpy runs the numpy pipe example and writes the snapshot
+# fixtures (tools/make_snapshot.py) with /usr/bin/python3.
+#
 # Run as root on a fresh machine (apt-get installs the packages); packages
 # already installed are not fetched again.
 set -eu
@@ -12,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 packages="build-essential cmake pkg-config libgsl-dev libinih-dev \
 libjson-c-dev libxml2-dev zlib1g-dev libopenblas-dev libcriterion-dev \
-dataset-fashion-mnist python3"
+dataset-fashion-mnist python3 python3-numpy"
 
 missing=""
 for p in $packages; do
