@@ -166,6 +166,10 @@ typedef struct {
     size_t batch_size;
     double learning_rate;
     char blas[24];             /* which BLAS the build linked */
+    /* the check bands and schedule, so that a report can draw them */
+    double pass_below;         /* rel_error at or below: pass */
+    double fail_above;         /* rel_error above: fail */
+    size_t full_every;         /* steps between full checks (0: step 0) */
 } gc_run_event;
 
 typedef struct {

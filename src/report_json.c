@@ -182,6 +182,9 @@ static void build_run(gc_json_out *o, const gc_run_event *e)
     put_size(o, "batch_size", e->batch_size);
     put_double(o, "learning_rate", e->learning_rate);
     put_field(o, "blas", e->blas);
+    put_double(o, "pass_below", e->pass_below);
+    put_double(o, "fail_above", e->fail_above);
+    put_size(o, "full_every", e->full_every);
 }
 
 static void build_train(gc_json_out *o, const gc_train_event *e)
