@@ -784,17 +784,16 @@ static void finding_block(FILE *f, const gc_finding_event *e, size_t index)
     html_field(f, e->message);
     fputs("</p>\n", f);
     if (e->evidence_count > 0) {
-        fputs("<table class=\"evidence\"><tr><th>evidence</th><th>value</th>"
-              "</tr>\n", f);
+        fputs("<p class=\"evidence\"><b>Evidence:</b>", f);
         for (size_t i = 0; i < e->evidence_count && i < GC_EVIDENCE_MAX;
              i++) {
-            fputs("<tr><td>", f);
+            fputs(" <span><code>", f);
             html_field(f, e->evidence[i].name);
-            fputs("</td><td>", f);
+            fputs("</code> = ", f);
             html_number(f, e->evidence[i].value);
-            fputs("</td></tr>\n", f);
+            fputs("</span>", f);
         }
-        fputs("</table>\n", f);
+        fputs("</p>\n", f);
     }
     fputs("<p class=\"fix\"><b>Fix:</b> ", f);
     html_field(f, e->fix);
@@ -803,6 +802,36 @@ static void finding_block(FILE *f, const gc_finding_event *e, size_t index)
     fputs("\">Why, and what to do: ", f);
     html_field(f, e->id);
     fputs("</a></p>\n</article>\n", f);
+}
+
+/* One line per finding, linking to its block below the charts. */
+static void section_glance(FILE *f, const html_state *s)
+{
+    fputs("<section id=\"glance\"><h2>Findings at a glance</h2>\n", f);
+    if (s->finding_count == 0)
+        fputs("<p class=\"good\">No findings.</p>\n", f);
+    else
+        fputs("<ol class=\"glance\">\n", f);
+    for (size_t i = 0; i < s->finding_count; i++) {
+        const gc_finding_event *e = &s->findings[i];
+        fprintf(f, "<li class=\"%s\"><a href=\"#finding-%zu\"><span "
+                "class=\"sev\">%s</span> ", gc_severity_name(e->severity),
+                i + 1, gc_severity_name(e->severity));
+        html_field(f, e->id);
+        fprintf(f, "</a> at step %zu, ", e->step);
+        if (e->layer == 0)
+            fputs("network", f);
+        else
+            fprintf(f, "layer %zu", e->layer);
+        if (e->tensor[0] != '\0') {
+            fputs(", ", f);
+            html_field(f, e->tensor);
+        }
+        fputs("</li>\n", f);
+    }
+    if (s->finding_count > 0)
+        fputs("</ol>\n", f);
+    fputs("</section>\n", f);
 }
 
 static void section_findings(FILE *f, const html_state *s)
@@ -909,8 +938,9 @@ static void page_write(FILE *f, html_state *s)
     section_run(f, s);
     section_trap(f, s);
     fputs("</div>\n", f);
-    section_findings(f, s);
+    section_glance(f, s);
     section_charts(f);
+    section_findings(f, s);
     section_pages(f, s);
     fputs("</main>\n<p id=\"gc-status\">charts not drawn yet</p>\n"
           "<script type=\"application/json\" id=\"gc-data\">", f);

@@ -139,7 +139,7 @@
   }
 
   /* The trap step (dashed red) and the finding steps (ticks on top). */
-  function marks(ctx, f, x0, x1) {
+  function marks(ctx, f, x0, x1, quiet) {
     (data.findings || []).forEach(function (m) {
       if (m.step < x0 || m.step > x1) return;
       ctx.fillStyle = m.severity === 'error' ? '#b3261e'
@@ -156,6 +156,7 @@
       ctx.setLineDash([5, 3]);
       ctx.beginPath(); ctx.moveTo(x, f.T); ctx.lineTo(x, f.B); ctx.stroke();
       ctx.setLineDash([]);
+      if (quiet) return;
       ctx.fillStyle = '#b3261e';
       ctx.textAlign = 'right';
       ctx.textBaseline = 'top';
@@ -373,7 +374,7 @@
     });
     line(ctx, f, cols.map(function (c) { return c.step; }),
          cols.map(function (c) { return c.mean; }), '#e07b00', 1.5);
-    marks(ctx, f, x[0], x[1]);
+    marks(ctx, f, x[0], x[1], true);
     var readout = el('div', 'readout', cols.length + ' full checks' +
                      (hist.stride > 1 ? ' (one column per ' + hist.stride + ' shown)' : ''));
     box.appendChild(readout);
