@@ -249,6 +249,8 @@ static bool locale_is_utf8(void)
 typedef struct {
     bool shown;
     bool unicode;
+    bool done;                 /* the run ended: show the time it took */
+    size_t steps;              /* the planned steps, as last reported */
 } progress_state;
 
 /* "h:mm:ss" or "m:ss". */
@@ -274,12 +276,12 @@ static void show_progress(void *context, size_t step, size_t steps,
     double share = steps > 0 ? (double)step / (double)steps : 1.0;
     double rate = seconds > 0.0 ? (double)step / seconds : 0.0;
     char eta[32], spent[32], tail[160];
+    p->steps = steps;
     duration_format(rate > 0.0 ? (double)(steps - step) / rate : 0.0, eta);
     duration_format(seconds, spent);
     int n = snprintf(tail, sizeof tail, " %3.0f%%  %zu/%zu steps  %.0f "
                      "steps/s  %s %s ", 100.0 * share, step, steps, rate,
-                     step == steps ? "took" : "ETA",
-                     step == steps ? spent : eta);
+                     p->done ? "took" : "ETA", p->done ? spent : eta);
     int bar = columns - 3 - n;
     bar = bar > 40 ? 40 : bar;
     fputc('\r', stderr);
@@ -405,7 +407,7 @@ int main(int argc, char **argv)
     }
     gc_summary_event summary;
     memset(&summary, 0, sizeof summary);
-    progress_state progress = {false, unicode};
+    progress_state progress = {false, unicode, false, 0};
     if (status == GC_OK) {
         signal(SIGINT, on_interrupt);
         gc_run_hooks hooks = {
@@ -413,8 +415,13 @@ int main(int argc, char **argv)
             &progress, &interrupted};
         status = gc_run(&spec, sinks, sink_count, &hooks, &summary, &err);
     }
-    if (progress.shown)
+    if (progress.shown) {
+        /* the bar as the run left it (completed, trapped or interrupted) */
+        progress.done = true;
+        show_progress(&progress, summary.steps, progress.steps,
+                      summary.seconds);
         fputc('\n', stderr);
+    }
     gc_error run_err = err;
     status = close_sinks(sinks, sink_count, status, &run_err);
     fflush(stdout);
