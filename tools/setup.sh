@@ -4,7 +4,8 @@
 #   sh tools/setup.sh              release build in build/
 #   sh tools/setup.sh --sanitize   tests with ASan and UBSan in build-asan/
 #
-# Run as root on a fresh machine (apt-get installs the packages); packages
+# chromium is for the HTML report test (tests/test_html.c).  Run as root on
+# a fresh machine (apt-get installs the packages); packages
 # already installed are not fetched again.
 set -eu
 
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 packages="build-essential cmake pkg-config libgsl-dev libinih-dev \
 libjson-c-dev libxml2-dev zlib1g-dev libopenblas-dev libcriterion-dev \
-dataset-fashion-mnist"
+dataset-fashion-mnist chromium"
 
 missing=""
 for p in $packages; do
