@@ -9,7 +9,7 @@
 
   var COLOURS = ['#1f6fb4', '#d1495b', '#2a9d4b', '#8e5ac8', '#e07b00',
                  '#0f9bae', '#8c564b', '#c94fa0', '#5d6d7e', '#b5a400'];
-  var PAD = { left: 62, right: 16, top: 22, bottom: 40 };
+  var PAD = { left: 62, right: 26, top: 22, bottom: 40 };
   var EXP_LOW = -708.40;     /* below it exp(x) is no longer normal */
   var drawn = 0;
 
@@ -34,9 +34,10 @@
   function linearTicks(lo, hi, n) {
     var span = hi - lo, step, ticks = [], t;
     if (!(span > 0)) return [lo];
-    step = Math.pow(10, Math.floor(Math.log10(span / n)));
-    if (span / step > n * 5) step *= 5;
-    else if (span / step > n * 2) step *= 2;
+    /* the smallest of 1, 2, 5 times a power of ten giving at most n */
+    var base = Math.pow(10, Math.floor(Math.log10(span / n)));
+    step = [1, 2, 5, 10].map(function (k) { return k * base; })
+      .filter(function (c) { return span / c <= n; })[0] || 10 * base;
     for (t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step)
       ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
     return ticks;
@@ -214,7 +215,7 @@
       items.push({ label: 'test accuracy at the end: ' +
                    (100 * data.testAccuracy).toFixed(2) + '%',
                    colour: '#fff' });
-    items.push({ label: 'trap', colour: '#b3261e', thin: true });
+    if (data.trap) items.push({ label: 'trap', colour: '#b3261e', thin: true });
     legend(h, items);
     drawn++;
   }
@@ -407,8 +408,8 @@
     legend(grid, [{ label: 'few values', colour: shade(0.05) },
                   { label: 'many values (share of the column)', colour: shade(1) },
                   { label: 'mean', colour: '#e07b00', thin: true },
-                  { label: 'non-finite values at that check', colour: '#b3261e' },
-                  { label: 'trap', colour: '#b3261e', thin: true }]);
+                  { label: 'non-finite values at that check', colour: '#b3261e' }]
+                 .concat(data.trap ? [{ label: 'trap', colour: '#b3261e', thin: true }] : []));
   }
 
   /* Inline `code` in a line of Markdown; links keep their text. */
