@@ -178,6 +178,10 @@ typedef struct {
     char blas[24];             /* which BLAS the build linked */
     char source[16];           /* [model] source: engine, plugin, ... */
     char model[400];           /* what is checked against what */
+    /* the check bands and schedule, so that a report can draw them */
+    double pass_below;         /* rel_error at or below: pass */
+    double fail_above;         /* rel_error above: fail */
+    size_t full_every;         /* steps between full checks (0: step 0) */
 } gc_run_event;
 
 typedef struct {

@@ -10,17 +10,21 @@
 #include "config.h"
 #include "expect.h"
 #include "finding_catalog.h"
+#include "report_html.h"
 #include "report_json.h"
 #include "report_junit.h"
+#include "report_replay.h"
 #include "report_text.h"
 #include "run.h"
 
+#include <ctype.h>
 #include <gsl/gsl_errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #define EXIT_USAGE 2
@@ -38,6 +42,8 @@ typedef struct {
     bool list_findings;        /* --list-findings */
     const char *explain;       /* --explain ID */
     const char *plugin;        /* --plugin FILE: [model] source = plugin */
+    const char *html;          /* --html FILE */
+    bool ascii;                /* --ascii: no Unicode in the text report */
 } options;
 
 /* Close ids an unknown --explain ID suggests. */
@@ -58,6 +64,7 @@ static void on_interrupt(int signal_number)
 static void usage(FILE *stream)
 {
     fputs("usage: gradcheck [options] MODEL.cfg\n"
+          "       gradcheck report RUN.jsonl [--html FILE] [options]\n"
           "       gradcheck --list-findings | --explain ID\n"
           "\n"
           "Trains the network MODEL.cfg describes, checks its backward pass\n"
@@ -66,11 +73,14 @@ static void usage(FILE *stream)
           "\n"
           "options:\n"
           "  --json FILE        also write every event as JSON Lines to FILE\n"
+          "  --html FILE        also write a self-contained HTML report\n"
           "  --quiet            leave value statistics out of the text "
           "report\n"
           "  --color=WHEN       auto (default), always or never; NO_COLOR\n"
           "                     in the environment means never for auto\n"
-          "  --no-progress      no progress line on stderr\n"
+          "  --no-progress      no progress bar on stderr\n"
+          "  --ascii            histograms and progress bar in ASCII only\n"
+          "                     (the default unless the locale is UTF-8)\n"
           "  --expect           exit status says whether the run found what\n"
           "                     the config's [expect] section lists\n"
           "  --junit FILE       also write a JUnit XML report to FILE\n"
@@ -90,8 +100,7 @@ static void usage(FILE *stream)
 
 static int parse_arguments(int argc, char **argv, options *opt)
 {
-    *opt = (options){NULL, NULL, false, true, COLOR_AUTO, false, NULL, false,
-                     NULL, NULL};
+    *opt = (options){.progress = true, .color = COLOR_AUTO};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -109,6 +118,17 @@ static int parse_arguments(int argc, char **argv, options *opt)
             opt->json = argv[++i];
         } else if (strncmp(a, "--json=", 7) == 0) {
             opt->json = a + 7;
+        } else if (strcmp(a, "--html") == 0) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "gradcheck: --html needs a FILE, as in "
+                        "--html report.html\n");
+                return EXIT_USAGE;
+            }
+            opt->html = argv[++i];
+        } else if (strncmp(a, "--html=", 7) == 0) {
+            opt->html = a + 7;
+        } else if (strcmp(a, "--ascii") == 0) {
+            opt->ascii = true;
         } else if (strcmp(a, "--junit") == 0) {
             if (i + 1 == argc) {
                 fprintf(stderr, "gradcheck: --junit needs a FILE, as in "
@@ -218,16 +238,74 @@ static bool use_color(color_mode mode)
     return isatty(STDOUT_FILENO);
 }
 
+/* Whether the locale (LC_ALL, else LC_CTYPE, else LANG) is UTF-8. */
+static bool locale_is_utf8(void)
+{
+    const char *names[] = {"LC_ALL", "LC_CTYPE", "LANG"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *v = getenv(names[i]);
+        if (v == NULL || v[0] == '\0')
+            continue;
+        char lower[128];
+        size_t n = 0;
+        for (; v[n] != '\0' && n + 1 < sizeof lower; n++)
+            lower[n] = (char)tolower((unsigned char)v[n]);
+        lower[n] = '\0';
+        return strstr(lower, "utf-8") != NULL || strstr(lower, "utf8");
+    }
+    return false;
+}
+
+/* The progress bar's state: whether a line is showing, which glyphs. */
+typedef struct {
+    bool shown;
+    bool unicode;
+    bool done;                 /* the run ended: show the time it took */
+    size_t steps;              /* the planned steps, as last reported */
+} progress_state;
+
+/* "h:mm:ss" or "m:ss". */
+static void duration_format(double seconds, char buf[32])
+{
+    unsigned long s = seconds > 0.0 && seconds < 1e9
+                      ? (unsigned long)(seconds + 0.5) : 0;
+    if (s >= 3600)
+        snprintf(buf, 32, "%lu:%02lu:%02lu", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(buf, 32, "%lu:%02lu", s / 60, s % 60);
+}
+
+/* "[#####-----]  42%  12000/28700 steps  1450 steps/s  ETA 0:11", sized
+ * to the terminal (the bar takes what the numbers leave, up to 40). */
 static void show_progress(void *context, size_t step, size_t steps,
                           double seconds)
 {
-    (void)context;
+    progress_state *p = context;
+    struct winsize ws;
+    int columns = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0
+                  ? ws.ws_col : 80;
+    double share = steps > 0 ? (double)step / (double)steps : 1.0;
     double rate = seconds > 0.0 ? (double)step / seconds : 0.0;
-    double eta = rate > 0.0 ? (double)(steps - step) / rate : 0.0;
-    fprintf(stderr, "\rstep %zu/%zu  %.0f steps/s  ETA %.0fs   ", step,
-            steps, rate, eta);
-    if (step == steps)
-        fputc('\n', stderr);
+    char eta[32], spent[32], tail[160];
+    p->steps = steps;
+    duration_format(rate > 0.0 ? (double)(steps - step) / rate : 0.0, eta);
+    duration_format(seconds, spent);
+    int n = snprintf(tail, sizeof tail, " %3.0f%%  %zu/%zu steps  %.0f "
+                     "steps/s  %s %s ", 100.0 * share, step, steps, rate,
+                     p->done ? "took" : "ETA", p->done ? spent : eta);
+    int bar = columns - 3 - n;
+    bar = bar > 40 ? 40 : bar;
+    fputc('\r', stderr);
+    if (bar >= 10) {
+        int full = (int)(share * bar + 0.5);
+        fputc('[', stderr);
+        for (int i = 0; i < bar; i++)
+            fputs(i < full ? (p->unicode ? "\u2588" : "#")
+                           : (p->unicode ? "\u2591" : "-"), stderr);
+        fputc(']', stderr);
+    }
+    fputs(tail, stderr);
+    p->shown = true;
     fflush(stderr);
 }
 
@@ -246,12 +324,49 @@ static gc_status close_sinks(gc_sink **sinks, size_t count,
     return status;
 }
 
+/* gradcheck report RUN.jsonl [--html FILE] [options]: the saved events
+ * again, into an HTML report when --html is given, else the text report. */
+static int report_command(const options *opt)
+{
+    gc_error err;
+    gc_error_clear(&err);
+    gc_sink *sink = NULL;
+    gc_text_options text = {opt->quiet, use_color(opt->color),
+                            !opt->ascii && locale_is_utf8()};
+    gc_status status = opt->html != NULL
+                       ? gc_html_sink_open(opt->html, &sink, &err)
+                       : gc_text_sink_open(stdout, &text, &sink, &err);
+    if (status == GC_OK) {
+        status = gc_jsonl_replay(opt->config, &sink, 1, &err);
+        gc_error close_err;
+        gc_status closed = sink->close(sink, &close_err);
+        if (status == GC_OK && closed != GC_OK) {
+            status = closed;
+            err = close_err;
+        }
+    }
+    fflush(stdout);
+    if (status != GC_OK) {
+        fprintf(stderr, "gradcheck: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();   /* every GSL status is checked */
     gc_blas_single_thread();
     options opt;
+    bool report = argc > 1 && strcmp(argv[1], "report") == 0;
+    if (report) {
+        argv[1] = argv[0];     /* parse what follows "report" */
+        argc--;
+        argv++;
+    }
     int rc = parse_arguments(argc, argv, &opt);
+    if (rc == 0 && report)
+        return report_command(&opt);
     if (rc != 0)
         return rc;
     if (opt.list_findings)
@@ -278,17 +393,23 @@ int main(int argc, char **argv)
     const char *json = opt.json ? opt.json
                                 : (spec.report.json[0] ? spec.report.json
                                                        : NULL);
-    gc_sink *sinks[4];
+    gc_sink *sinks[5];
     size_t sink_count = 0;
     bool expecting = opt.expect || spec.expect.enforce;
     static gc_expect_outcome outcome;
+    bool unicode = !opt.ascii && locale_is_utf8();
     gc_text_options text = {opt.quiet || spec.report.quiet,
-                            use_color(opt.color)};
+                            use_color(opt.color), unicode};
     gc_status status = gc_text_sink_open(stdout, &text, &sinks[0], &err);
     if (status == GC_OK)
         sink_count++;
     if (status == GC_OK && json != NULL) {
         status = gc_json_sink_open(json, &sinks[sink_count], &err);
+        if (status == GC_OK)
+            sink_count++;
+    }
+    if (status == GC_OK && opt.html != NULL) {
+        status = gc_html_sink_open(opt.html, &sinks[sink_count], &err);
         if (status == GC_OK)
             sink_count++;
     }
@@ -306,12 +427,20 @@ int main(int argc, char **argv)
     }
     gc_summary_event summary;
     memset(&summary, 0, sizeof summary);
+    progress_state progress = {false, unicode, false, 0};
     if (status == GC_OK) {
         signal(SIGINT, on_interrupt);
         gc_run_hooks hooks = {
             opt.progress && isatty(STDERR_FILENO) ? show_progress : NULL,
-            NULL, &interrupted};
+            &progress, &interrupted};
         status = gc_run(&spec, sinks, sink_count, &hooks, &summary, &err);
+    }
+    if (progress.shown) {
+        /* the bar as the run left it (completed, trapped or interrupted) */
+        progress.done = true;
+        show_progress(&progress, summary.steps, progress.steps,
+                      summary.seconds);
+        fputc('\n', stderr);
     }
     gc_error run_err = err;
     status = close_sinks(sinks, sink_count, status, &run_err);

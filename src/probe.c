@@ -14,6 +14,9 @@ struct gc_probe {
     double *finite;          /* the finite values, compacted */
     double *edges;           /* bins + 1 */
     double *counts;          /* bins */
+    size_t filled;           /* finite values in `source` */
+    const double *source;    /* the finite values: the caller's array, or
+                                `finite` when some were not */
     gsl_histogram *histogram;
 };
 
@@ -82,6 +85,35 @@ static void histogram_range(double lo, double hi, double *a, double *b,
     *b = hi + half;
 }
 
+/* Adds every finite value to the histogram's bins.  The bin is computed
+ * from the uniform width, then moved by one where rounding put it on the
+ * wrong side of an edge, so each value lands in the bin GSL's own
+ * gsl_histogram_increment would choose ([lower, upper)), at a fraction of
+ * its per-call cost.  Returns the sum of squared deviations from mean. */
+static double bin_values(gc_probe *p, double scale, double mean)
+{
+    gsl_histogram *h = p->histogram;
+    const double *range = h->range;
+    size_t bins = h->n;
+    double lo = range[0], per = (double)bins / (range[bins] - range[0]);
+    for (size_t i = 0; i < p->bins; i++)
+        h->bin[i] = 0.0;
+    double squares = 0.0;
+    for (size_t i = 0; i < p->filled; i++) {
+        double d = p->source[i] - mean;
+        squares += d * d;
+        double x = p->source[i] * scale;
+        double u = (x - lo) * per;
+        size_t k = u <= 0.0 ? 0 : u >= (double)bins ? bins - 1 : (size_t)u;
+        if (k > 0 && x < range[k])
+            k--;
+        else if (k + 1 < bins && x >= range[k + 1])
+            k++;
+        h->bin[k] += 1.0;
+    }
+    return squares;
+}
+
 gc_status gc_probe_histogram(gc_probe *p, const double *values, size_t n,
                              gc_histogram_event *ev, gc_error *err)
 {
@@ -89,10 +121,28 @@ gc_status gc_probe_histogram(gc_probe *p, const double *values, size_t n,
         return gc_error_set(err, GC_EINVAL,
                             "%zu values exceed the probe's %zu", n,
                             p->max_values);
+    /* First pass: the finite values' count, range and sum.  Only when
+     * some value is not finite are the others copied aside. */
     size_t finite = 0;
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(values[i]))
-            p->finite[finite++] = values[i];
+    double lo = INFINITY, hi = -INFINITY, sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double x = values[i];
+        if (!isfinite(x))
+            continue;
+        finite++;
+        lo = x < lo ? x : lo;
+        hi = x > hi ? x : hi;
+        sum += x;
+    }
+    p->source = values;
+    if (finite < n) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(values[i]))
+                p->finite[k++] = values[i];
+        p->source = p->finite;
+    }
+    p->filled = finite;
     ev->count = finite;
     ev->nonfinite = n - finite;
     ev->bins = p->bins;
@@ -106,18 +156,29 @@ gc_status gc_probe_histogram(gc_probe *p, const double *values, size_t n,
             p->counts[b] = 0.0;
         return GC_OK;
     }
-    gsl_stats_minmax(&ev->min, &ev->max, p->finite, 1, finite);
-    ev->mean = gsl_stats_mean(p->finite, 1, finite);
-    ev->std = finite > 1 ? gsl_stats_sd_m(p->finite, 1, finite, ev->mean)
-                         : 0.0;
-    double lo, hi, scale;
-    histogram_range(ev->min, ev->max, &lo, &hi, &scale);
-    if (gsl_histogram_set_ranges_uniform(p->histogram, lo, hi) != GSL_SUCCESS)
+    ev->min = lo;
+    ev->max = hi;
+    /* A sum that overflowed (values near DBL_MAX) falls back on GSL's
+     * running mean, which cannot. */
+    ev->mean = isfinite(sum) ? sum / (double)finite
+                             : gsl_stats_mean(p->source, 1, finite);
+    double bottom, top, scale;
+    histogram_range(ev->min, ev->max, &bottom, &top, &scale);
+    if (gsl_histogram_set_ranges_uniform(p->histogram, bottom, top)
+        != GSL_SUCCESS)
         return gc_error_set(err, GC_ENUMERIC,
                             "GSL could not set histogram range [%g, %g]",
-                            lo / scale, hi / scale);
-    for (size_t i = 0; i < finite; i++)
-        gsl_histogram_increment(p->histogram, p->finite[i] * scale);
+                            bottom / scale, top / scale);
+    /* Second pass: the bins and the squared deviations from the mean
+     * (GSL's two-pass formula, in double); an overflowing sum of squares
+     * falls back on GSL's scaled computation. */
+    double squares = bin_values(p, scale, ev->mean);
+    if (finite < 2)
+        ev->std = 0.0;
+    else if (isfinite(squares))
+        ev->std = sqrt(squares / (double)(finite - 1));
+    else
+        ev->std = gsl_stats_sd_m(p->source, 1, finite, ev->mean);
     for (size_t b = 0; b < p->bins; b++) {
         double lower, upper;
         gsl_histogram_get_range(p->histogram, b, &lower, &upper);

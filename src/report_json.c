@@ -184,6 +184,9 @@ static void build_run(gc_json_out *o, const gc_run_event *e)
     put_field(o, "blas", e->blas);
     put_field(o, "source", e->source);
     put_field(o, "model", e->model);
+    put_double(o, "pass_below", e->pass_below);
+    put_double(o, "fail_above", e->fail_above);
+    put_size(o, "full_every", e->full_every);
 }
 
 static void build_train(gc_json_out *o, const gc_train_event *e)

@@ -30,6 +30,18 @@
 /* A fixed-size char field (possibly not terminated) for "%.*s". */
 #define GC_FIELD(a) (int)strnlen((a), sizeof(a)), (a)
 
+/* Columns of a histogram sparkline: the bins are merged down to this. */
+#define GC_SPARK_COLUMNS 20
+
+/* One histogram's sparkline line, waiting for the step's other ones. */
+typedef struct {
+    size_t step, layer;
+    gc_quantity quantity;
+    double min, max;
+    size_t nonfinite;
+    char spark[GC_SPARK_COLUMNS * 3 + 1];   /* UTF-8: 3 bytes a block */
+} gc_spark_line;
+
 /* The first failing direction check of one tensor. */
 typedef struct {
     char tensor[32];
@@ -54,6 +66,9 @@ typedef struct {
     gc_train_event train;          /* heading of a full check's table */
     bool have_values_step;         /* the step whose value statistics */
     size_t values_step;            /* already have a heading */
+
+    gc_spark_line *sparks;         /* histograms of one full check */
+    size_t spark_count, spark_cap;
 } gc_text_state;
 
 /* ---- printing helpers --------------------------------------------------- */
@@ -350,11 +365,100 @@ static gc_status check_take(gc_text_state *s, const gc_check_event *c,
 
 /* ---- value statistics (histograms) -------------------------------------- */
 
-static void histogram_print(gc_text_state *s, const gc_histogram_event *h)
+/* The counts as at most GC_SPARK_COLUMNS levels of 0..8, each column the
+ * sum of an equal group of bins; a column with any value shows at least
+ * level 1, so a lone outlier stays visible. */
+static void spark_format(const gc_histogram_event *h, bool unicode,
+                         char *out, size_t size)
 {
-    if (s->opts.quiet || (h->quantity != GC_QTY_WEIGHTS
-                          && h->quantity != GC_QTY_ACTIVATIONS))
+    static const char *const blocks[9] = {
+        " ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586",
+        "\u2587", "\u2588"};
+    static const char ascii[] = " .:-=+*#@";
+    /* equal groups of bins, so that every column spans the same range */
+    size_t group = (h->bins + GC_SPARK_COLUMNS - 1) / GC_SPARK_COLUMNS;
+    size_t columns = group == 0 ? 0 : (h->bins + group - 1) / group;
+    double sums[GC_SPARK_COLUMNS] = {0}, top = 0.0;
+    size_t used = 0;
+
+    out[0] = '\0';
+    for (size_t b = 0; b < h->bins && h->counts != NULL; b++)
+        sums[b / group] += h->counts[b];
+    for (size_t c = 0; c < columns; c++)
+        top = sums[c] > top ? sums[c] : top;
+    for (size_t c = 0; c < columns && used + 4 <= size; c++) {
+        int level = top > 0.0 ? (int)ceil(8.0 * sums[c] / top) : 0;
+        level = level < 0 ? 0 : level > 8 ? 8 : level;
+        if (unicode) {
+            size_t n = strlen(blocks[level]);
+            memcpy(out + used, blocks[level], n);
+            used += n;
+        } else {
+            out[used++] = ascii[level];
+        }
+        out[used] = '\0';
+    }
+}
+
+static gc_status spark_add(gc_text_state *s, const gc_histogram_event *h,
+                           gc_error *err)
+{
+    gc_spark_line *line;
+
+    if (!array_reserve((void **)&s->sparks, &s->spark_cap,
+                       s->spark_count + 1, sizeof *s->sparks))
+        return gc_error_set(err, GC_ENOMEM, "text report: out of memory "
+                            "for the histograms of step %zu", h->step);
+    line = &s->sparks[s->spark_count++];
+    line->step = h->step;
+    line->layer = h->layer;
+    line->quantity = h->quantity;
+    line->min = h->min;
+    line->max = h->max;
+    line->nonfinite = h->nonfinite;
+    spark_format(h, s->opts.unicode, line->spark, sizeof line->spark);
+    return GC_OK;
+}
+
+/* Prints the pending sparklines, layer by layer, in quantity order. */
+static void sparks_flush(gc_text_state *s)
+{
+    size_t top_layer = 0;
+
+    if (s->spark_count == 0)
         return;
+    for (size_t i = 0; i < s->spark_count; i++)
+        top_layer = s->sparks[i].layer > top_layer ? s->sparks[i].layer
+                                                   : top_layer;
+    fprintf(s->out, "\nhistograms at step %zu (each from its min to its "
+            "max)\n", s->sparks[0].step);
+    for (size_t l = 0; l <= top_layer; l++)
+        for (int q = 0; q < GC_QTY_COUNT; q++)
+            for (size_t i = 0; i < s->spark_count; i++) {
+                const gc_spark_line *k = &s->sparks[i];
+                if (k->layer != l || (int)k->quantity != q)
+                    continue;
+                fprintf(s->out, "  layer %-2zu %-16s |%s| %9.2e .. %9.2e",
+                        k->layer, gc_quantity_name(k->quantity), k->spark,
+                        k->min, k->max);
+                if (k->nonfinite > 0)
+                    paint(s, GC_YELLOW, " +%zu non-finite", k->nonfinite);
+                fputc('\n', s->out);
+            }
+    s->spark_count = 0;
+}
+
+static gc_status histogram_print(gc_text_state *s,
+                                 const gc_histogram_event *h, gc_error *err)
+{
+    if (s->opts.quiet)
+        return GC_OK;
+    if (s->spark_count > 0 && s->sparks[0].step != h->step)
+        sparks_flush(s);
+    gc_status status = spark_add(s, h, err);
+    if (status != GC_OK || (h->quantity != GC_QTY_WEIGHTS
+                            && h->quantity != GC_QTY_ACTIVATIONS))
+        return status;
     if (!s->have_values_step || s->values_step != h->step) {
         fprintf(s->out, "\nvalues at step %zu\n", h->step);
         s->have_values_step = true;
@@ -366,6 +470,7 @@ static void histogram_print(gc_text_state *s, const gc_histogram_event *h)
     if (h->nonfinite > 0)
         paint(s, GC_YELLOW, "            %zu non-finite values left out\n",
               h->nonfinite);
+    return GC_OK;
 }
 
 /* ---- traps -------------------------------------------------------------- */
@@ -523,7 +628,7 @@ static gc_status event_print(gc_text_state *s, const gc_event *e,
     case GC_EVENT_RUN: header_print(s, &e->u.run); break;
     case GC_EVENT_TRAIN: s->train = e->u.train; s->have_train = true; break;
     case GC_EVENT_CHECK: return check_take(s, &e->u.check, err);
-    case GC_EVENT_HISTOGRAM: histogram_print(s, &e->u.histogram); break;
+    case GC_EVENT_HISTOGRAM: return histogram_print(s, &e->u.histogram, err);
     case GC_EVENT_TRAP:
         if (e->u.trap.fatal)
             trap_print(s, &e->u.trap);
@@ -549,6 +654,8 @@ static gc_status text_emit(gc_sink *sink, const gc_event *event,
         return gc_error_set(err, GC_EINVAL, "text report: NULL event");
     if (!table_takes(s, event))
         table_flush(s);
+    if (event->kind != GC_EVENT_HISTOGRAM)
+        sparks_flush(s);
     status = event_print(s, event, err);
     if (status != GC_OK)
         return status;
@@ -562,8 +669,10 @@ static gc_status text_close(gc_sink *sink, gc_error *err)
     gc_status status;
 
     table_flush(s);
+    sparks_flush(s);
     directions_print(s);
     status = stream_check(s, err);
+    free(s->sparks);
     free(s->table);
     free(s->fails);
     free(s);

@@ -21,6 +21,7 @@ typedef struct {
     bool quiet;   /* leave out the value statistics (histogram lines) */
     bool color;   /* ANSI colours: red for fail and error, yellow for
                      warning and inconclusive, green for pass */
+    bool unicode; /* histogram sparklines in Unicode blocks; false: ASCII */
 } gc_text_options;
 
 /* Returns in *out a sink writing to stream, which stays the caller's: the

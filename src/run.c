@@ -469,6 +469,9 @@ static gc_status emit_run(run_state *r, gc_error *err)
     e->planned_steps = r->steps;
     e->batch_size = spec->training.batch_size;
     e->learning_rate = spec->training.learning_rate;
+    e->pass_below = spec->checks.pass_below;
+    e->fail_above = spec->checks.fail_above;
+    e->full_every = spec->checks.full_every;
     return dispatch(r, &event, err);
 }
 

@@ -847,12 +847,32 @@ Test(text, histograms_show_weights_and_activations_unless_quiet)
                     "std 7.50e-01 min -1.00e+00 max  2.00e+00\n");
     assert_contains(text, "layer 1  activations");
     assert_contains(text, "3 non-finite values left out");
-    assert_lacks(text, "biases");
+    /* statistics lines for weights and activations only ... */
+    assert_lacks(text, "biases     mean");
+    /* ... and a sparkline of every quantity, counts 4, 10, 6 in ASCII */
+    assert_contains(text, "histograms at step 5");
+    assert_contains(text, "  layer 1  weights          |=@+| -1.00e+00 .. "
+                    " 2.00e+00\n");
+    assert_contains(text, "  layer 1  biases           |=@+|");
+    assert_contains(text, "|=@+| -1.00e+00 ..  2.00e+00 +3 non-finite\n");
     assert_lines_fit(text, GC_TEXT_COLUMNS);
     free(text);
 
     text = text_render(events, 3, &quiet);
     assert_lacks(text, "weights");
+    assert_lacks(text, "histograms at step");
+    free(text);
+}
+
+/* Unicode blocks: the tallest bin is a full block, 4/10 of it rounds up
+ * to four eighths, 6/10 to five. */
+Test(text, sparklines_in_unicode_blocks)
+{
+    gc_event events[1] = { histogram_event(GC_QTY_WEIGHTS, 1) };
+    gc_text_options unicode = { .unicode = true };
+    char *text = text_render(events, 1, &unicode);
+
+    assert_contains(text, "|\u2584\u2588\u2585|");
     free(text);
 }
 

@@ -5,7 +5,8 @@
 #   sh tools/setup.sh --sanitize   tests with ASan and UBSan in build-asan/
 #
 # python3-numpy runs the numpy pipe example and writes the snapshot
-# fixtures (tools/make_snapshot.py) with /usr/bin/python3.
+# fixtures (tools/make_snapshot.py) with /usr/bin/python3; chromium is for
+# the HTML report test (tests/test_html.c).
 #
 # Run as root on a fresh machine (apt-get installs the packages); packages
 # already installed are not fetched again.
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 packages="build-essential cmake pkg-config libgsl-dev libinih-dev \
 libjson-c-dev libxml2-dev zlib1g-dev libopenblas-dev libcriterion-dev \
-dataset-fashion-mnist python3 python3-numpy"
+dataset-fashion-mnist python3 python3-numpy chromium"
 
 missing=""
 for p in $packages; do
