@@ -152,9 +152,10 @@ int main(int argc, char **argv)
     if (s == GC_OK)
         s = m->gradient(m, m->params, &batch, &loss, grad, &err);
 
-    gc_check_options options = {spec.checks.method, spec.checks.step_scale,
-                                spec.checks.pass_below,
-                                spec.checks.fail_above, 0};
+    gc_check_options options = {.method = spec.checks.method,
+                                .step_scale = spec.checks.step_scale,
+                                .pass_below = spec.checks.pass_below,
+                                .fail_above = spec.checks.fail_above};
     gc_check_event results[4];
     double *t_check = calloc(reps, sizeof(double));
     double *t_probe = calloc(reps, sizeof(double));
