@@ -82,7 +82,9 @@ typedef struct {
     size_t step;
     size_t layer;
     gc_quantity quantity;
-    size_t count;              /* finite values binned */
+    size_t count;              /* finite values (the statistics' n) */
+    size_t binned;             /* values the counts hold: count, or a
+                                  sample of it (GC_PROBE_BIN_SAMPLE) */
     size_t nonfinite;          /* NaN or Inf values left out */
     double mean, std, min, max;
     double mean_trend;         /* change of the mean per step since the

@@ -6,6 +6,7 @@
 #include <gsl/gsl_statistics_double.h>
 #include <float.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 struct gc_probe {
@@ -85,23 +86,21 @@ static void histogram_range(double lo, double hi, double *a, double *b,
     *b = hi + half;
 }
 
-/* Adds every finite value to the histogram's bins.  The bin is computed
- * from the uniform width, then moved by one where rounding put it on the
- * wrong side of an edge, so each value lands in the bin GSL's own
- * gsl_histogram_increment would choose ([lower, upper)), at a fraction of
- * its per-call cost.  Returns the sum of squared deviations from mean. */
-static double bin_values(gc_probe *p, double scale, double mean)
+/* Adds every stride-th finite value to the histogram's bins (stride 1:
+ * all of them).  The bin is computed from the uniform width, then moved by
+ * one where rounding put it on the wrong side of an edge, so each value
+ * lands in the bin GSL's own gsl_histogram_increment would choose
+ * ([lower, upper)), at a fraction of its per-call cost.  Returns how many
+ * values were binned. */
+static size_t bin_values(gc_probe *p, double scale, size_t stride)
 {
     gsl_histogram *h = p->histogram;
     const double *range = h->range;
-    size_t bins = h->n;
+    size_t bins = h->n, binned = 0;
     double lo = range[0], per = (double)bins / (range[bins] - range[0]);
     for (size_t i = 0; i < p->bins; i++)
         h->bin[i] = 0.0;
-    double squares = 0.0;
-    for (size_t i = 0; i < p->filled; i++) {
-        double d = p->source[i] - mean;
-        squares += d * d;
+    for (size_t i = 0; i < p->filled; i += stride, binned++) {
         double x = p->source[i] * scale;
         double u = (x - lo) * per;
         size_t k = u <= 0.0 ? 0 : u >= (double)bins ? bins - 1 : (size_t)u;
@@ -111,7 +110,80 @@ static double bin_values(gc_probe *p, double scale, double mean)
             k++;
         h->bin[k] += 1.0;
     }
-    return squares;
+    return binned;
+}
+
+/* Sums and extremes run in LANES independent accumulators, combined at
+ * the end: one serial chain of additions waits out the adder's latency
+ * (about 4 cycles) at every value, four chains keep it busy.  The order
+ * of the additions is fixed, so the result is the same on every run. */
+#define LANES 4
+
+/* Minimum, maximum and sum of x[0..n) when every value is finite (true);
+ * false when some value is not (a NaN or an infinity makes the sum NaN or
+ * infinite) or the finite sum overflowed: the caller then takes the
+ * careful path. */
+static bool range_and_sum(const double *x, size_t n, double *lo, double *hi,
+                          double *sum)
+{
+    double l[LANES], h[LANES], s[LANES];
+    for (size_t k = 0; k < LANES; k++) {
+        l[k] = INFINITY;
+        h[k] = -INFINITY;
+        s[k] = 0.0;
+    }
+    size_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (size_t k = 0; k < LANES; k++) {
+            double v = x[i + k];
+            l[k] = v < l[k] ? v : l[k];
+            h[k] = v > h[k] ? v : h[k];
+            s[k] += v;
+        }
+    for (; i < n; i++) {
+        l[0] = x[i] < l[0] ? x[i] : l[0];
+        h[0] = x[i] > h[0] ? x[i] : h[0];
+        s[0] += x[i];
+    }
+    *lo = fmin(fmin(l[0], l[1]), fmin(l[2], l[3]));
+    *hi = fmax(fmax(h[0], h[1]), fmax(h[2], h[3]));
+    *sum = (s[0] + s[1]) + (s[2] + s[3]);
+    return isfinite(*sum);
+}
+
+/* The same over the finite values only; returns how many there are. */
+static size_t finite_range_and_sum(const double *x, size_t n, double *lo,
+                                   double *hi, double *sum)
+{
+    size_t finite = 0;
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    *sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(x[i]))
+            continue;
+        finite++;
+        *lo = x[i] < *lo ? x[i] : *lo;
+        *hi = x[i] > *hi ? x[i] : *hi;
+        *sum += x[i];
+    }
+    return finite;
+}
+
+/* The sum of squared deviations of every finite value from mean. */
+static double squared_deviations(const gc_probe *p, double mean)
+{
+    double s[LANES] = {0.0};
+    size_t i = 0, n = p->filled;
+    const double *x = p->source;
+    for (; i + LANES <= n; i += LANES)
+        for (size_t k = 0; k < LANES; k++) {
+            double d = x[i + k] - mean;
+            s[k] += d * d;
+        }
+    for (; i < n; i++)
+        s[0] += (x[i] - mean) * (x[i] - mean);
+    return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
 gc_status gc_probe_histogram(gc_probe *p, const double *values, size_t n,
@@ -123,17 +195,10 @@ gc_status gc_probe_histogram(gc_probe *p, const double *values, size_t n,
                             p->max_values);
     /* First pass: the finite values' count, range and sum.  Only when
      * some value is not finite are the others copied aside. */
-    size_t finite = 0;
-    double lo = INFINITY, hi = -INFINITY, sum = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double x = values[i];
-        if (!isfinite(x))
-            continue;
-        finite++;
-        lo = x < lo ? x : lo;
-        hi = x > hi ? x : hi;
-        sum += x;
-    }
+    size_t finite = n;
+    double lo, hi, sum;
+    if (!range_and_sum(values, n, &lo, &hi, &sum))
+        finite = finite_range_and_sum(values, n, &lo, &hi, &sum);
     p->source = values;
     if (finite < n) {
         size_t k = 0;
@@ -148,6 +213,7 @@ gc_status gc_probe_histogram(gc_probe *p, const double *values, size_t n,
     ev->bins = p->bins;
     ev->edges = p->edges;
     ev->counts = p->counts;
+    ev->binned = 0;
     if (finite == 0) {
         ev->mean = ev->std = ev->min = ev->max = NAN;
         for (size_t b = 0; b <= p->bins; b++)
@@ -169,10 +235,13 @@ gc_status gc_probe_histogram(gc_probe *p, const double *values, size_t n,
         return gc_error_set(err, GC_ENUMERIC,
                             "GSL could not set histogram range [%g, %g]",
                             bottom / scale, top / scale);
-    /* Second pass: the bins and the squared deviations from the mean
-     * (GSL's two-pass formula, in double); an overflowing sum of squares
-     * falls back on GSL's scaled computation. */
-    double squares = bin_values(p, scale, ev->mean);
+    /* Second pass: the squared deviations from the mean (GSL's two-pass
+     * formula, in double; an overflowing sum of squares falls back on
+     * GSL's scaled computation), and the bins, of a sample above
+     * GC_PROBE_BIN_SAMPLE values. */
+    double squares = squared_deviations(p, ev->mean);
+    size_t stride = (finite + GC_PROBE_BIN_SAMPLE - 1) / GC_PROBE_BIN_SAMPLE;
+    ev->binned = bin_values(p, scale, stride);
     if (finite < 2)
         ev->std = 0.0;
     else if (isfinite(squares))

@@ -246,6 +246,7 @@ static void build_histogram(gc_json_out *o, const gc_histogram_event *e)
     put_size(o, "layer", e->layer);
     put_string(o, "quantity", gc_quantity_name(e->quantity));
     put_size(o, "count", e->count);
+    put_size(o, "binned", e->binned);
     put_size(o, "nonfinite", e->nonfinite);
     put_double(o, "mean", e->mean);
     put_double(o, "std", e->std);

@@ -192,6 +192,9 @@ static gc_status read_histogram(json_object *o, gc_histogram_event *e,
     e->quantity = (gc_quantity)get_enum(o, "quantity", quantity_namer,
                                         GC_QTY_COUNT);
     e->count = get_size(o, "count");
+    /* a run written before "binned" existed binned every value */
+    e->binned = member(o, "binned") != NULL ? get_size(o, "binned")
+                                            : e->count;
     e->nonfinite = get_size(o, "nonfinite");
     e->mean = get_double(o, "mean");
     e->std = get_double(o, "std");

@@ -276,9 +276,10 @@ Test(html, long_runs_are_summarised, .timeout = 120)
         c.u.check.rel_error = 1e-9;
         emit(sink, &c);
         gc_event h = {.kind = GC_EVENT_HISTOGRAM};
-        h.u.histogram = (gc_histogram_event){s, 1, GC_QTY_WEIGHTS, 100, 0,
-                                             0.0, 0.5, -1.0, 1.0, NAN, 30,
-                                             edges, counts};
+        h.u.histogram = (gc_histogram_event){
+            .step = s, .layer = 1, .quantity = GC_QTY_WEIGHTS, .count = 100,
+            .binned = 100, .mean = 0.0, .std = 0.5, .min = -1.0, .max = 1.0,
+            .mean_trend = NAN, .bins = 30, .edges = edges, .counts = counts};
         emit(sink, &h);
     }
     gc_event sum = {.kind = GC_EVENT_SUMMARY};

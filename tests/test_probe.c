@@ -16,6 +16,7 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
+#include <gsl/gsl_statistics_double.h>
 
 #include <float.h>
 #include <math.h>
@@ -453,5 +454,69 @@ Test(probe_edges, tight_spread_keeps_the_maximum_in_the_last_bin)
     gc_histogram_event ev = histogram_of(p, v, 4);
     cr_assert_eq(bin_by_edges(&ev, ev.max), BINS - 1);
     cr_assert_gt(ev.counts[BINS - 1], 0.0);
+    gc_probe_free(p);
+}
+
+/* ---- large arrays: the bins count a systematic sample ------------------- */
+
+/* 100,000 gaussian values: the statistics and edges use every value, the
+ * bins a sample of every 13th (ceil(100000 / 8192) = 13), 7,693 values.
+ * Each bin's share of the sample stays near its share of all values: the
+ * binomial standard error of a share is at most sqrt(0.25 / 7693) =
+ * 0.0057, and a systematic sample of values in random order behaves like
+ * a random one, so SHARE_ABS = 0.03 (over five standard errors) fails
+ * only for a sample that is not representative. */
+#define SHARE_ABS 0.03
+
+Test(probe_sample, large_arrays_bin_a_sample_and_keep_exact_statistics)
+{
+    enum { N = 100000, B = 20 };
+    double *v = malloc(N * sizeof(double));
+    cr_assert_not_null(v);
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(rng, 7);
+    for (size_t i = 0; i < N; i++)
+        v[i] = gsl_ran_gaussian(rng, 1.0);
+    gsl_rng_free(rng);
+    gc_probe *p = probe_make(N, B);
+    gc_histogram_event ev = histogram_of(p, v, N);
+    size_t stride = (N + GC_PROBE_BIN_SAMPLE - 1) / GC_PROBE_BIN_SAMPLE;
+    cr_assert_eq(ev.count, N);
+    cr_assert_eq(ev.binned, (N + stride - 1) / stride);
+    cr_assert_eq(counts_sum(&ev), (double)ev.binned);
+    /* the statistics over every value, as GSL computes them: the lane
+     * sums round differently from GSL's running mean by a few ulps of
+     * the values' size, far below 1e-12 */
+    gc_assert_close(ev.mean, gsl_stats_mean(v, 1, N), 0.0, 1e-12);
+    gc_assert_close(ev.std, gsl_stats_sd(v, 1, N), 1e-12, 0.0);
+    gc_assert_close(ev.min, gsl_stats_min(v, 1, N), 0.0, 0.0);
+    gc_assert_close(ev.max, gsl_stats_max(v, 1, N), 0.0, 0.0);
+    cr_assert_eq(ev.edges[0], ev.min);
+    /* each bin's share of the sample against its share of every value */
+    for (size_t b = 0; b < B; b++) {
+        size_t all = 0;
+        for (size_t i = 0; i < N; i++)
+            all += bin_by_edges(&ev, v[i]) == b;
+        double share = (double)all / N;
+        gc_assert_close(ev.counts[b] / (double)ev.binned, share, 0.0,
+                        SHARE_ABS);
+    }
+    free(v);
+    gc_probe_free(p);
+}
+
+Test(probe_sample, arrays_up_to_the_sample_size_bin_every_value)
+{
+    enum { N = GC_PROBE_BIN_SAMPLE, B = 10 };
+    double *v = malloc(N * sizeof(double));
+    cr_assert_not_null(v);
+    for (size_t i = 0; i < N; i++)
+        v[i] = (double)(i % 97) - 48.0;
+    gc_probe *p = probe_make(N, B);
+    gc_histogram_event ev = histogram_of(p, v, N);
+    cr_assert_eq(ev.binned, N);
+    cr_assert_eq(counts_sum(&ev), (double)N);
+    assert_consistent(&ev, v, N);
+    free(v);
     gc_probe_free(p);
 }
