@@ -220,6 +220,8 @@ static gc_status alloc_health(run_state *r, size_t inputs, gc_error *err)
     return GC_OK;
 }
 
+static gc_check_options check_options(const gc_spec *spec);
+
 static gc_status allocate_buffers(run_state *r, size_t inputs, gc_error *err)
 {
     size_t batch = r->spec->training.batch_size;
@@ -248,6 +250,12 @@ static gc_status allocate_buffers(run_state *r, size_t inputs, gc_error *err)
     for (size_t i = 0; i < r->train->samples; i++)
         r->order[i] = i;
     gc_status status = gc_checker_alloc(r->model, batch, &r->checker, err);
+    if (status == GC_OK) {
+        /* [checks] difference = complex-step on a relu network, say:
+         * refuse before the first step, saying why. */
+        gc_check_options options = check_options(r->spec);
+        status = gc_check_supported(r->model, &options, err);
+    }
     if (status == GC_OK)
         status = gc_probe_alloc(max_values, r->spec->report.histogram_bins,
                                 &r->probe, err);
@@ -587,7 +595,8 @@ static gc_check_options check_options(const gc_spec *spec)
 {
     return (gc_check_options){spec->checks.method, spec->checks.step_scale,
                               spec->checks.pass_below,
-                              spec->checks.fail_above, spec->checks.sample};
+                              spec->checks.fail_above, spec->checks.sample,
+                              spec->checks.difference, spec->checks.threads};
 }
 
 /* Checks that did not pass and may be rounding are repeated with a step

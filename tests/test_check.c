@@ -185,7 +185,8 @@ static void net_free(net *n)
 
 static gc_check_options options_for(gc_check_method method)
 {
-    return (gc_check_options){method, 1.0, PASS_BELOW, FAIL_ABOVE, 0};
+    return (gc_check_options){method, 1.0, PASS_BELOW, FAIL_ABOVE, 0,
+                              GC_DIFFERENCE_CENTRAL, 0};
 }
 
 static const gc_tensor_info *tensor_named(const gc_model *m, const char *name)
