@@ -779,11 +779,18 @@ static gc_status run_jobs(gc_checker *c, gc_model *model,
 }
 
 /* Threads a check may use: the batched evaluation is thread-safe, the
- * one-point sample_loss_unit is not. */
+ * one-point sample_loss_unit is not.  With the default (threads = 0), a
+ * check of fewer than GC_PARALLEL_MIN_POINTS evaluations (a few
+ * milliseconds) stays on one thread, where starting a team and waiting
+ * for a thread that the OS descheduled on a shared machine cost more
+ * than a second core saves; an explicit count is taken as given.  The
+ * results are the same either way. */
 static size_t usable_threads(const gc_model *model,
-                             const gc_check_options *options)
+                             const gc_check_options *options, size_t points)
 {
     if (model->layers == NULL || model->layers->sample_losses_unit == NULL)
+        return 1;
+    if (options->threads == 0 && points < GC_PARALLEL_MIN_POINTS)
         return 1;
     return thread_count(options);
 }
@@ -950,14 +957,14 @@ static gc_status check_preactivation(gc_checker *c, gc_model *model,
                                               &loss, err);
     if (status != GC_OK)
         return status;
-    size_t threads = usable_threads(model, options);
+    size_t jobs = 0;
+    for (size_t l = 1; l <= c->layer_count; l++)
+        jobs += batch->count * c->widths[l];
+    size_t threads = usable_threads(model, options, 4 * jobs);
     status = ensure_workers(c, model, threads, err);
     if (status != GC_OK)
         return status;
     c->batch_count = batch->count;
-    size_t jobs = 0;
-    for (size_t l = 1; l <= c->layer_count; l++)
-        jobs += batch->count * c->widths[l];
     status = run_jobs(c, model, options, threads, jobs, preactivation_unit,
                       err);
     if (status != GC_OK)
@@ -1148,7 +1155,12 @@ static gc_status check_parameters(gc_checker *c, gc_model *model,
         choose_elements(c, &model->tensors[ti], options->sample, rng);
 
     if (via_layers) {
-        size_t threads = usable_threads(model, options), jobs = 0;
+        size_t chosen = 0, jobs = 0;
+        for (size_t p = 0; p < c->param_count; p++)
+            chosen += c->chosen_mask[p];
+        size_t threads = usable_threads(
+            model, options,
+            chosen * batch->count * points_per_offset(options->difference));
         gc_status status = ensure_workers(c, model, threads, err);
         if (status != GC_OK)
             return status;

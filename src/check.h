@@ -59,6 +59,11 @@
  * 3 x 128 x (widest layer) doubles, 400 KB for a 128-unit layer. */
 #define GC_POINTS_PER_CALL 128
 
+/* Element checks with fewer loss evaluations than this run on one thread
+ * (check.c, usable_threads): 65,536 one-sample evaluations take a few
+ * milliseconds, about what a thread team costs on a loaded machine. */
+#define GC_PARALLEL_MIN_POINTS 65536
+
 typedef struct {
     gc_check_method method;
     double step_scale;         /* multiplies every default step */
