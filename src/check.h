@@ -42,6 +42,28 @@
  * the loss value (a forward pass of a few layers stays well within it). */
 #define GC_LOSS_ROUNDING_ULPS 64.0
 
+/* The fifth root of double's epsilon, 7.40e-4: the Richardson step.  The
+ * combination of steps h and h/2 cancels the h^2 term, leaving
+ * truncation ~ h^4 against rounding ~ eps / h; they balance at
+ * h ~ eps^(1/5), both ~ eps^(4/5) ~ 3e-13 relative. */
+#define GC_FIFTH_ROOT_EPSILON 7.4009597974140505e-04
+
+/* The complex step: Im f(x + ih) / h has no subtraction, so its rounding
+ * error does not grow as h shrinks; its truncation h^2 |f'''| / 6 is
+ * ~1e-40 relative at 1e-20, far below rounding. */
+#define GC_COMPLEX_STEP 1e-20
+
+/* Points per batched partial evaluation (gc_layer_view's
+ * sample_losses_unit).  Fixed, so that how points are grouped never
+ * depends on the thread count; 128 keeps a thread's scratch at
+ * 3 x 128 x (widest layer) doubles, 400 KB for a 128-unit layer. */
+#define GC_POINTS_PER_CALL 128
+
+/* Element checks with fewer loss evaluations than this run on one thread
+ * (check.c, usable_threads): 65,536 one-sample evaluations take a few
+ * milliseconds, about what a thread team costs on a loaded machine. */
+#define GC_PARALLEL_MIN_POINTS 65536
+
 typedef struct {
     gc_check_method method;
     double step_scale;         /* multiplies every default step */
@@ -52,6 +74,8 @@ typedef struct {
      * tensor t only where only[t] is true and leaves the other results
      * as they were (run.c localises a foreign model's failures). */
     const bool *only;
+    gc_difference difference;  /* element checks: central by default */
+    size_t threads;            /* element checks; 0 = OpenMP's default */
 } gc_check_options;
 
 typedef struct gc_checker gc_checker;
@@ -81,8 +105,19 @@ gc_status gc_check_elements(gc_checker *checker, gc_model *model,
 const double *gc_checker_numeric(const gc_checker *checker);
 /* Loss evaluations (whole or partial) the checker made so far. */
 size_t gc_checker_evaluations(const gc_checker *checker);
+/* The error estimate of each numeric element (param_count values, NaN
+ * where not checked): rounding bounds, plus for Richardson the measured
+ * truncation |r5 - r3|, plus for the central pre-activation method
+ * |D(h) - D(2h)| (docs/checks.md, "Error estimate"). */
+const double *gc_checker_numeric_error(const gc_checker *checker);
 const double *gc_checker_numeric_deltas(const gc_checker *checker,
                                         size_t layer);
+
+/* GC_OK when the element checks can use options->difference on this
+ * model; otherwise GC_EINVAL with a message that says why (complex step
+ * on a relu network, or on a model without a complex evaluation). */
+gc_status gc_check_supported(gc_model *model, const gc_check_options *options,
+                             gc_error *err);
 
 /* The verdict for one comparison (exposed for tests). */
 gc_verdict gc_check_verdict(double rel_error, double analytic_norm,

@@ -105,6 +105,9 @@ static const char *const model_source_choices[] = {
 static const char *const method_choices[] = {
     "auto", "preactivation", "parameter", NULL
 };
+static const char *const difference_choices[] = {
+    "central", "richardson", "complex-step", NULL
+};
 
 #define EXPECT_BOOL "a boolean (true/false, yes/no, on/off, 1/0)"
 
@@ -215,6 +218,10 @@ static const gc_config_key keys[] = {
     KEY_BOOL(CHECKS, "traps", checks.traps),
     KEY_NUMBER(CHECKS, "drift_window", SIZE, checks.drift_window,
                1, INFINITY, false, false, "a whole number >= 1"),
+    KEY_CHOICE(CHECKS, "difference", checks.difference, difference_choices),
+    KEY_NUMBER(CHECKS, "threads", SIZE, checks.threads,
+               0, 1024, false, false,
+               "a whole number from 0 to 1024 (0 = every core)"),
 
     KEY_TEXT(REPORT, "json", PATH, report.json, "a file name (or empty)"),
     KEY_NUMBER(REPORT, "histogram_bins", SIZE, report.histogram_bins,
@@ -521,6 +528,9 @@ static void store_choice(gc_spec *spec, const gc_config_key *key, int index)
         break;
     case offsetof(gc_spec, model.source):
         spec->model.source = (gc_model_source)index;
+        break;
+    case offsetof(gc_spec, checks.difference):
+        spec->checks.difference = (gc_difference)index;
         break;
     default:
         break;

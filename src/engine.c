@@ -18,7 +18,9 @@
 #include "activation.h"
 #include "loss.h"
 #include "mistakes.h"
+#include "vecmath.h"
 
+#include <complex.h>
 #include <gsl/gsl_cblas.h>
 #include <stdio.h>
 #include <gsl/gsl_randist.h>
@@ -61,6 +63,7 @@ struct gc_engine {
     double *sample_losses;     /* B per-sample losses */
     gc_op_hook hook;
     void *hook_context;
+    char complex_reason[96];   /* why complex step cannot apply */
     size_t bytes;
     double storage[];          /* every array above points in here */
 };
@@ -734,6 +737,390 @@ static gc_status view_batch_loss_from(gc_model *model, size_t layer,
     return GC_OK;
 }
 
+/* ---- batched partial evaluations (thread-safe) --------------------------- *
+ * The checker's parameter method asks for one sample's loss share at many
+ * values of one pre-activation z[b, i].  These functions take every
+ * buffer from the caller's scratch and only read what run_forward() left,
+ * so several threads may call them at once. */
+
+/* The widest layer above the input: rows of the scratch matrices. */
+static size_t widest_layer(const gc_engine *e)
+{
+    size_t w = 1;
+    for (size_t l = 1; l <= e->layer_count; l++)
+        if (e->layers[l].width > w)
+            w = e->layers[l].width;
+    return w;
+}
+
+/* Three points x widest matrices and one points-long column. */
+static size_t view_unit_scratch(gc_model *model, size_t points)
+{
+    gc_engine *e = engine_of(model);
+    return 3 * points * widest_layer(e) + points;
+}
+
+/* A = f(Z) over rows x n values of layer l, vectorised where f allows. */
+static void activate_matrix(const gc_engine *e, size_t l, const double *z,
+                            double *a, size_t rows)
+{
+    const layer_state *s = &e->layers[l];
+    size_t n = rows * s->width;
+    switch (s->activation) {
+    case GC_ACT_TANH:
+        gc_vec_tanh(z, a, n);
+        break;
+    case GC_ACT_SIGMOID:
+        gc_vec_sigmoid(z, a, n);
+        break;
+    case GC_ACT_SOFTMAX:
+        for (size_t r = 0; r < rows; r++)
+            gc_softmax(z + r * s->width, a + r * s->width, s->width,
+                       e->as_written.softmax_subtract_max, NULL, NULL);
+        break;
+    default:
+        gc_activation_forward(s->activation, z, a, n);
+        break;
+    }
+}
+
+/* Shares of the loss of `rows` copies of one sample from their output
+ * pre-activations Z (rows x k), with act (rows x k) as scratch.  Softmax
+ * with the correct cross-entropy takes the vectorised form of
+ * softmax_cross_entropy() in loss.c, (z_top - z_y) + log1p(sum over
+ * i != top of exp(z_i - z_top)); every other pair goes row by row. */
+static void output_shares(const gc_engine *e, const double *z, double *act,
+                          size_t rows, int label, double *shares)
+{
+    const layer_state *out = &e->layers[e->layer_count];
+    size_t k = out->width;
+    double scale = 1.0 / (double)e->batch_count;
+    if (out->activation != GC_ACT_SOFTMAX ||
+        e->loss != GC_LOSS_CROSS_ENTROPY || e->as_written.log_unclamped ||
+        k < 2) {
+        for (size_t r = 0; r < rows; r++) {
+            activate_row((gc_engine *)e, e->layer_count, z + r * k,
+                         act + r * k);
+            shares[r] = gc_loss_sample(e->loss, out->activation, z + r * k,
+                                       act + r * k, k, label,
+                                       e->as_written.log_unclamped) *
+                        scale;
+        }
+        return;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const double *zr = z + r * k;
+        size_t top = 0;
+        for (size_t i = 1; i < k; i++)
+            if (zr[i] > zr[top])
+                top = i;
+        for (size_t i = 0; i < k; i++)
+            act[r * k + i] = zr[i] - zr[top];
+    }
+    gc_vec_exp(act, act, rows * k);
+    for (size_t r = 0; r < rows; r++) {
+        const double *zr = z + r * k, *er = act + r * k;
+        size_t top = 0;
+        for (size_t i = 1; i < k; i++)
+            if (zr[i] > zr[top])
+                top = i;
+        double rest = 0.0;
+        for (size_t i = 0; i < k; i++)
+            if (i != top)
+                rest += er[i];
+        shares[r] = ((zr[top] - zr[label]) + log1p(rest)) * scale;
+    }
+}
+
+/* From `rows` pre-activation rows of layer `from` (in zs, rows x width)
+ * to their loss shares: activation, next dense layer, and so on up.  zs,
+ * spare and act are rows x widest scratch; zs and spare are overwritten.
+ * patterns (may be NULL) accumulate each row's piecewise signs. */
+static void rows_to_shares(const gc_engine *e, size_t from, size_t rows,
+                           double *zs, double *spare, double *act,
+                           int label, double *shares, uint64_t *patterns)
+{
+    const double *params = e->cached_params;
+    for (size_t k = from;; k++) {
+        const layer_state *s = &e->layers[k];
+        if (patterns != NULL && gc_activation_is_piecewise(s->activation))
+            for (size_t r = 0; r < rows; r++)
+                patterns[r] = gc_activation_pattern(
+                    s->activation, zs + r * s->width, s->width, patterns[r]);
+        if (k == e->layer_count)
+            break;
+        activate_matrix(e, k, zs, act, rows);
+        const layer_state *up = &e->layers[k + 1];
+        dense_forward(act, weights(e, params, k + 1),
+                      biases(e, params, k + 1), rows, up->fan_in,
+                      up->width, spare);
+        double *swap = zs;
+        zs = spare;
+        spare = swap;
+    }
+    output_shares(e, zs, act, rows, label, shares);
+}
+
+static gc_status check_unit(const gc_engine *e, size_t layer, size_t sample,
+                            size_t unit, gc_error *err)
+{
+    if (layer == 0 || layer > e->layer_count || sample >= e->batch_count ||
+        unit >= e->layers[layer].width)
+        return gc_error_set(err, GC_EINVAL,
+                            "no unit %zu of sample %zu in layer %zu", unit,
+                            sample, layer);
+    return GC_OK;
+}
+
+static gc_status view_sample_losses_unit(gc_model *model, size_t layer,
+                                         size_t sample, size_t unit,
+                                         const double *z_values,
+                                         size_t points, double *shares,
+                                         uint64_t *patterns, double *scratch,
+                                         gc_error *err)
+{
+    gc_engine *e = engine_of(model);
+    gc_status status = check_unit(e, layer, sample, unit, err);
+    if (status != GC_OK || points == 0)
+        return status;
+    size_t w = widest_layer(e);
+    double *zs = scratch, *spare = zs + points * w, *act = spare + points * w;
+    double *column = act + points * w;
+    const layer_state *s = &e->layers[layer];
+    int label = e->cached_labels[sample];
+    if (patterns != NULL)
+        for (size_t p = 0; p < points; p++)
+            patterns[p] = 14695981039346656037ULL;
+    if (layer == e->layer_count || s->activation == GC_ACT_SOFTMAX) {
+        for (size_t p = 0; p < points; p++) {
+            memcpy(zs + p * s->width, s->z + sample * s->width,
+                   s->width * sizeof(double));
+            zs[p * s->width + unit] = z_values[p];
+        }
+        rows_to_shares(e, layer, points, zs, spare, act, label, shares,
+                       patterns);
+        return GC_OK;
+    }
+    /* Only unit `unit` of layer l moves: the next layer's rows are its
+     * cached row plus (f(z') - f(z)) W_(l+1)[:, unit], a rank-1 change
+     * per point. */
+    const layer_state *up = &e->layers[layer + 1];
+    switch (s->activation) {
+    case GC_ACT_TANH:
+        gc_vec_tanh(z_values, column, points);
+        break;
+    case GC_ACT_SIGMOID:
+        gc_vec_sigmoid(z_values, column, points);
+        break;
+    default:
+        gc_activation_forward(s->activation, z_values, column, points);
+        break;
+    }
+    double old_a = s->a[sample * s->width + unit];
+    if (patterns != NULL)
+        for (size_t p = 0; p < points; p++)
+            patterns[p] = gc_activation_pattern(s->activation, &z_values[p],
+                                                1, patterns[p]);
+    const double *w_col = weights(e, e->cached_params, layer + 1) + unit;
+    const double *z_up = up->z + sample * up->width;
+    for (size_t p = 0; p < points; p++) {
+        double da = column[p] - old_a, *row = zs + p * up->width;
+        for (size_t o = 0; o < up->width; o++)
+            row[o] = z_up[o] + da * w_col[o * up->fan_in];
+    }
+    rows_to_shares(e, layer + 1, points, zs, spare, act, label, shares,
+                   patterns);
+    return GC_OK;
+}
+
+/* ---- complex evaluation (complex-step derivatives) ----------------------- */
+
+/* The first layer whose activation has no complex extension (relu and
+ * leaky-relu: a kink at 0), or 0 when every operation is analytic. */
+static size_t first_piecewise_layer(const gc_engine *e)
+{
+    for (size_t l = 1; l <= e->layer_count; l++)
+        if (gc_activation_is_piecewise(e->layers[l].activation))
+            return l;
+    return 0;
+}
+
+/* Writes the engine's reason buffer: not for concurrent use. */
+static const char *view_complex_unsupported(gc_model *model)
+{
+    gc_engine *e = engine_of(model);
+    size_t l = first_piecewise_layer(e);
+    if (l == 0)
+        return NULL;
+    snprintf(e->complex_reason, sizeof e->complex_reason,
+             "layer %zu is %s, which has a kink at 0 and no complex "
+             "extension", l, gc_activation_name(e->layers[l].activation));
+    return e->complex_reason;
+}
+
+static double complex sigmoid_c(double complex z)
+{
+    if (creal(z) >= 0.0)
+        return 1.0 / (1.0 + cexp(-z));
+    double complex ez = cexp(z);
+    return ez / (1.0 + ez);
+}
+
+/* The clamp of loss.c: where the real part is clamped the loss is flat
+ * (derivative 0), elsewhere it is the identity; either way analytic
+ * unless a probability sits exactly on the floor. */
+static double complex clamp_c(double complex p, bool log_unclamped)
+{
+    if (log_unclamped)
+        return p;
+    if (creal(p) < GC_PROB_FLOOR)
+        return GC_PROB_FLOOR;
+    if (creal(p) > 1.0 - GC_PROB_FLOOR)
+        return 1.0 - GC_PROB_FLOOR;
+    return p;
+}
+
+/* Row of n complex activations of layer l, in place. */
+static void activate_row_c(const gc_engine *e, size_t l, double complex *z)
+{
+    const layer_state *s = &e->layers[l];
+    size_t n = s->width;
+    if (s->activation == GC_ACT_SOFTMAX) {
+        double m = 0.0;
+        if (e->as_written.softmax_subtract_max) {
+            m = creal(z[0]);
+            for (size_t i = 1; i < n; i++)
+                m = fmax(m, creal(z[i]));
+        }
+        double complex sum = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            z[i] = cexp(z[i] - m);
+            sum += z[i];
+        }
+        for (size_t i = 0; i < n; i++)
+            z[i] /= sum;
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        switch (s->activation) {
+        case GC_ACT_SIGMOID: z[i] = sigmoid_c(z[i]); break;
+        case GC_ACT_TANH: z[i] = ctanh(z[i]); break;
+        default: break;            /* identity; piecewise are refused */
+        }
+    }
+}
+
+/* One sample's loss from complex output pre-activations z (k values);
+ * a (k) is scratch.  The same formulas as loss.c, in complex form. */
+static double complex loss_c(const gc_engine *e, const double complex *z,
+                             double complex *a, int label)
+{
+    const layer_state *out = &e->layers[e->layer_count];
+    size_t k = out->width;
+    bool raw = e->as_written.log_unclamped;
+    if (e->loss == GC_LOSS_CROSS_ENTROPY && out->activation == GC_ACT_SOFTMAX
+        && !raw && k > 1) {
+        size_t top = 0;
+        for (size_t i = 1; i < k; i++)
+            if (creal(z[i]) > creal(z[top]))
+                top = i;
+        double complex rest = 0.0;
+        for (size_t i = 0; i < k; i++)
+            if (i != top)
+                rest += cexp(z[i] - z[top]);
+        return (z[top] - z[label]) + clog(1.0 + rest);
+    }
+    memcpy(a, z, k * sizeof *a);
+    activate_row_c(e, e->layer_count, a);
+    double complex total = 0.0;
+    for (size_t i = 0; i < k; i++) {
+        double y = gc_loss_target(k, label, i);
+        switch (e->loss) {
+        case GC_LOSS_MSE:
+            total += 0.5 * (a[i] - y) * (a[i] - y);
+            break;
+        case GC_LOSS_CROSS_ENTROPY:
+            if (y != 0.0)
+                total -= y * clog(clamp_c(a[i], raw));
+            break;
+        case GC_LOSS_BINARY_CROSS_ENTROPY:
+            if (out->activation == GC_ACT_SIGMOID && !raw) {
+                double complex sp = creal(z[i]) > 0.0
+                                        ? z[i] + clog(1.0 + cexp(-z[i]))
+                                        : clog(1.0 + cexp(z[i]));
+                total += sp - y * z[i];
+            } else {
+                double complex p = clamp_c(a[i], raw);
+                total -= y * clog(p) + (1.0 - y) * clog(1.0 - p);
+            }
+            break;
+        }
+    }
+    return total;
+}
+
+static gc_status view_sample_losses_unit_complex(
+    gc_model *model, size_t layer, size_t sample, size_t unit,
+    const double complex *z_values, size_t points, double complex *shares,
+    double complex *scratch, gc_error *err)
+{
+    gc_engine *e = engine_of(model);
+    gc_status status = check_unit(e, layer, sample, unit, err);
+    if (status != GC_OK)
+        return status;
+    size_t kinked = first_piecewise_layer(e);
+    if (kinked != 0)
+        return gc_error_set(err, GC_EINVAL,
+                            "complex step: layer %zu is %s, not analytic",
+                            kinked,
+                            gc_activation_name(e->layers[kinked].activation));
+    size_t w = widest_layer(e);
+    double complex *row = scratch, *next = scratch + w;
+    const double *params = e->cached_params;
+    const layer_state *s = &e->layers[layer];
+    int label = e->cached_labels[sample];
+    for (size_t p = 0; p < points; p++) {
+        size_t k = layer;
+        if (layer == e->layer_count || s->activation == GC_ACT_SOFTMAX) {
+            for (size_t i = 0; i < s->width; i++)
+                row[i] = s->z[sample * s->width + i];
+            row[unit] = z_values[p];
+        } else {
+            double complex a_new = z_values[p];
+            if (s->activation == GC_ACT_SIGMOID)
+                a_new = sigmoid_c(a_new);
+            else if (s->activation == GC_ACT_TANH)
+                a_new = ctanh(a_new);
+            double complex da = a_new - s->a[sample * s->width + unit];
+            const layer_state *up = &e->layers[layer + 1];
+            const double *w_col = weights(e, params, layer + 1) + unit;
+            for (size_t o = 0; o < up->width; o++)
+                row[o] = up->z[sample * up->width + o] +
+                         da * w_col[o * up->fan_in];
+            k = layer + 1;
+        }
+        for (;; k++) {
+            if (k == e->layer_count) {
+                shares[p] = loss_c(e, row, next, label) /
+                            (double)e->batch_count;
+                break;
+            }
+            activate_row_c(e, k, row);
+            const layer_state *up = &e->layers[k + 1];
+            const double *wk = weights(e, params, k + 1);
+            const double *bk = biases(e, params, k + 1);
+            for (size_t o = 0; o < up->width; o++) {
+                double complex sum = bk[o];
+                for (size_t j = 0; j < up->fan_in; j++)
+                    sum += wk[o * up->fan_in + j] * row[j];
+                next[o] = sum;
+            }
+            memcpy(row, next, up->width * sizeof *row);
+        }
+    }
+    return GC_OK;
+}
+
 static void wire_model(gc_engine *e)
 {
     e->model.self = e;
@@ -754,5 +1141,9 @@ static void wire_model(gc_engine *e)
     e->view.batch_loss_from = view_batch_loss_from;
     e->view.deltas = view_delta;
     e->view.loss_is_batch_mean = true;   /* batch_loss: mean over samples */
+    e->view.unit_scratch = view_unit_scratch;
+    e->view.sample_losses_unit = view_sample_losses_unit;
+    e->view.complex_unsupported = view_complex_unsupported;
+    e->view.sample_losses_unit_complex = view_sample_losses_unit_complex;
     e->model.layers = &e->view;
 }

@@ -47,7 +47,8 @@ typedef struct {
     size_t layer;
     char tensor[32];           /* "layer2.W" */
     gc_check_kind kind;
-    char method[16];           /* "direction", "preactivation", "parameter" */
+    char method[24];           /* "direction", "preactivation", "parameter",
+                                  "preact/richardson", "param/complex"... */
     gc_verdict verdict;
     char reason[96];           /* why inconclusive or failed, else "" */
     double rel_error;          /* |g-n| / (|g| + |n|), norms over elements */

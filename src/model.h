@@ -127,6 +127,39 @@ typedef struct {
      * of the batch loss times count (mean) or 1 (sum) is comparable with
      * deltas(). */
     bool loss_is_batch_mean;
+
+    /* Optional (NULL if absent): sample_loss_unit at many values of one
+     * pre-activation at once, and safe to run concurrently.  After
+     * forward(): contributions[p] is sample `sample`'s share of the batch
+     * loss with z[sample, unit] of layer l replaced by z_values[p], for
+     * p < points; patterns (may be NULL) as in sample_loss_unit, one per
+     * point.  scratch is caller-owned, unit_scratch(model, points)
+     * doubles.  Calls with distinct scratch may run on several threads at
+     * once: they only read what forward() left.  The same arguments give
+     * the same bits on every call. */
+    size_t (*unit_scratch)(gc_model *model, size_t points);
+    gc_status (*sample_losses_unit)(gc_model *model, size_t layer,
+                                    size_t sample, size_t unit,
+                                    const double *z_values, size_t points,
+                                    double *contributions,
+                                    uint64_t *patterns, double *scratch,
+                                    gc_error *err);
+
+    /* Optional (NULL if absent): the same share in complex arithmetic,
+     * for complex-step derivatives.  Every operation above z must be
+     * analytic, so that Im c(z + i h) / h is dc/dz to O(h^2) with no
+     * subtraction.  complex_unsupported() returns NULL when the network
+     * qualifies, else a sentence saying why not (a relu layer, say).
+     * scratch holds unit_scratch(model, 1) complex values (not doubles),
+     * whatever the number of points; concurrent calls as above. */
+    const char *(*complex_unsupported)(gc_model *model);
+    gc_status (*sample_losses_unit_complex)(gc_model *model, size_t layer,
+                                            size_t sample, size_t unit,
+                                            const double _Complex *z_values,
+                                            size_t points,
+                                            double _Complex *contributions,
+                                            double _Complex *scratch,
+                                            gc_error *err);
 } gc_layer_view;
 
 struct gc_model {

@@ -40,7 +40,7 @@
 typedef struct {
     size_t step;
     gc_check_kind kind;
-    char method[16];
+    char method[24];
     double rel_error;
     char reason[96];
     bool has_element;          /* element check: the worst element below */

@@ -250,6 +250,8 @@ static gc_status alloc_health(run_state *r, size_t inputs, gc_error *err)
     return GC_OK;
 }
 
+static gc_check_options check_options(const gc_spec *spec);
+
 static gc_status allocate_buffers(run_state *r, size_t inputs, gc_error *err)
 {
     size_t batch = r->spec->training.batch_size;
@@ -278,6 +280,12 @@ static gc_status allocate_buffers(run_state *r, size_t inputs, gc_error *err)
     for (size_t i = 0; i < r->train->samples; i++)
         r->order[i] = i;
     gc_status status = gc_checker_alloc(r->model, batch, &r->checker, err);
+    if (status == GC_OK) {
+        /* [checks] difference = complex-step on a relu network, say:
+         * refuse before the first step, saying why. */
+        gc_check_options options = check_options(r->spec);
+        status = gc_check_supported(r->model, &options, err);
+    }
     if (status == GC_OK)
         status = gc_probe_alloc(max_values, r->spec->report.histogram_bins,
                                 &r->probe, err);
@@ -729,10 +737,13 @@ static gc_status health_measure(run_state *r, size_t step, bool window_end,
 
 static gc_check_options check_options(const gc_spec *spec)
 {
-    return (gc_check_options){spec->checks.method, spec->checks.step_scale,
-                              spec->checks.pass_below,
-                              spec->checks.fail_above, spec->checks.sample,
-                              NULL};
+    return (gc_check_options){.method = spec->checks.method,
+                              .step_scale = spec->checks.step_scale,
+                              .pass_below = spec->checks.pass_below,
+                              .fail_above = spec->checks.fail_above,
+                              .sample = spec->checks.sample,
+                              .difference = spec->checks.difference,
+                              .threads = spec->checks.threads};
 }
 
 /* A plugin or pipe answers each loss over a process boundary: its element

@@ -142,6 +142,14 @@ typedef enum {
     GC_METHOD_PARAMETER
 } gc_check_method;
 
+/* How an element check turns loss evaluations into a derivative
+ * (docs/checks.md, "Difference schemes"). */
+typedef enum {
+    GC_DIFFERENCE_CENTRAL,     /* (f(x+h) - f(x-h)) / 2h */
+    GC_DIFFERENCE_RICHARDSON,  /* steps h and h/2 combined, O(h^4) */
+    GC_DIFFERENCE_COMPLEX      /* Im f(x + ih) / h: analytic networks */
+} gc_difference;
+
 typedef struct {
     bool every_step;           /* random-direction check of every tensor */
     size_t full_every;         /* per-element check every N steps (and 0);
@@ -154,6 +162,8 @@ typedef struct {
     double fail_above;
     bool traps;                /* floating-point traps after every op */
     size_t drift_window;       /* steps per logit-drift window */
+    gc_difference difference;  /* element checks' difference scheme */
+    size_t threads;            /* element-check threads; 0 = every core */
 } gc_checks_spec;
 
 /* ---- [report] -------------------------------------------------------- */

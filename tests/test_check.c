@@ -185,7 +185,10 @@ static void net_free(net *n)
 
 static gc_check_options options_for(gc_check_method method)
 {
-    return (gc_check_options){method, 1.0, PASS_BELOW, FAIL_ABOVE, 0, NULL};
+    return (gc_check_options){.method = method, .step_scale = 1.0,
+                              .pass_below = PASS_BELOW,
+                              .fail_above = FAIL_ABOVE,
+                              .difference = GC_DIFFERENCE_CENTRAL};
 }
 
 static const gc_tensor_info *tensor_named(const gc_model *m, const char *name)

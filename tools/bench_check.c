@@ -1,7 +1,8 @@
 /* bench_check.c - how long gradcheck's checks take on the networks of
  * issues 2 and 7, and how much memory they need.
  *
- * Usage: bench_check [--reps N] [--only NAME] [--help]
+ * Usage: bench_check [--reps N] [--only NAME] [--threads T]
+ *                    [--no-torch] [--torch-slow-reps N] [--help]
  *
  * Every network gets one batch of BENCH_BATCH samples with features drawn
  * uniformly from [0, 1] and labels uniformly from the classes, both from
@@ -12,7 +13,19 @@
  *   direction          gc_check_directions, one random direction per tensor;
  *   element/param      gc_check_elements, every parameter, parameter method;
  *   element/preact     gc_check_elements, every parameter, pre-activation
- *                      method.
+ *                      method;
+ *   element/param 1t   the parameter method on one thread (the scaling);
+ *   preact/richardson, preact/complex
+ *                      the pre-activation method with the other two
+ *                      difference schemes (their accuracy in max rel).
+ * The element checks run on T threads (--threads, default 0: every core);
+ * BLAS always runs on one.
+ *
+ * When python3 can import torch, tools/bench_torch.py then times
+ * torch.autograd.gradcheck on the issue-7 networks (per-element mode
+ * --torch-slow-reps times, default 1, because it takes minutes; fast mode
+ * --reps times) and the ratios to gradcheck's times are printed.
+ * --no-torch skips it.
  * The networks are correct, so every check must pass: the largest
  * relative error over tensors is printed beside each check, and any
  * failed tensor makes the exit status 1 (a benchmark of a broken check
@@ -32,6 +45,7 @@
 #include "status.h"
 
 #include <gsl/gsl_errno.h>
+#include <errno.h>
 #include <gsl/gsl_rng.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -39,6 +53,9 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #define BENCH_BATCH 32          /* samples per batch, as in issue 2 */
 #define BENCH_CLASSES 10        /* every benchmark network ends in 10 */
@@ -93,7 +110,15 @@ typedef struct {
     gc_batch batch;
     gc_check_options options;
     gc_check_event results[BENCH_MAX_TENSORS];
+    gc_difference difference;   /* of the element measurement running */
+    bool one_thread;            /* element measurement on one thread */
 } bench_net;
+
+/* Medians of one network's checks, for the ratios to torch. */
+typedef struct {
+    bool measured;
+    double direction_ms, param_ms, preact_ms;
+} bench_medians;
 
 static void bench_net_free(bench_net *b)
 {
@@ -126,7 +151,7 @@ static gc_status bench_fill_batch(bench_net *b, gc_error *err)
 /* Builds the engine (correct backward, default init), the batch, the
  * checker and the gradient the checks compare against. */
 static gc_status bench_net_alloc(bench_net *b, const bench_network *net,
-                                 gc_error *err)
+                                 size_t threads, gc_error *err)
 {
     memset(b, 0, sizeof *b);
     b->spec = net;
@@ -145,6 +170,8 @@ static gc_status bench_net_alloc(bench_net *b, const bench_network *net,
         .pass_below = spec.checks.pass_below,
         .fail_above = spec.checks.fail_above,
         .sample = 0,                        /* every element */
+        .difference = GC_DIFFERENCE_CENTRAL,
+        .threads = threads,
     };
 
     gc_status status = gc_engine_alloc(&spec.network, spec.loss,
@@ -242,6 +269,9 @@ static gc_status bench_elements(bench_net *b, gc_check_method method,
 {
     gc_check_options options = b->options;
     options.method = method;
+    options.difference = b->difference;
+    if (b->one_thread)
+        options.threads = 1;
     gc_status status = gc_check_elements(b->checker, b->model, &b->batch,
                                          b->grad, &options, b->rng,
                                          b->results, err);
@@ -268,6 +298,40 @@ static gc_status bench_elements_preactivation(bench_net *b,
 {
     return bench_elements(b, GC_METHOD_PREACTIVATION, max_rel, not_passed,
                           err);
+}
+
+/* The parameter method held to one thread: what the threads gain. */
+static gc_status bench_elements_parameter_1t(bench_net *b, double *max_rel,
+                                             size_t *not_passed,
+                                             gc_error *err)
+{
+    b->one_thread = true;
+    gc_status status = bench_elements(b, GC_METHOD_PARAMETER, max_rel,
+                                      not_passed, err);
+    b->one_thread = false;
+    return status;
+}
+
+/* Pre-activation method, Richardson: 4 one-sample evaluations per z. */
+static gc_status bench_preact_richardson(bench_net *b, double *max_rel,
+                                         size_t *not_passed, gc_error *err)
+{
+    b->difference = GC_DIFFERENCE_RICHARDSON;
+    gc_status status = bench_elements(b, GC_METHOD_PREACTIVATION, max_rel,
+                                      not_passed, err);
+    b->difference = GC_DIFFERENCE_CENTRAL;
+    return status;
+}
+
+/* Pre-activation method, complex step: 1 complex evaluation per z. */
+static gc_status bench_preact_complex(bench_net *b, double *max_rel,
+                                      size_t *not_passed, gc_error *err)
+{
+    b->difference = GC_DIFFERENCE_COMPLEX;
+    gc_status status = bench_elements(b, GC_METHOD_PREACTIVATION, max_rel,
+                                      not_passed, err);
+    b->difference = GC_DIFFERENCE_CENTRAL;
+    return status;
 }
 
 /* ---- timing ------------------------------------------------------------ */
@@ -322,11 +386,12 @@ static gc_status bench_time(bench_net *b, bench_measure measure,
 
 /* ---- the table --------------------------------------------------------- */
 
-static void bench_print_header(size_t reps)
+static void bench_print_header(size_t reps, size_t threads)
 {
     printf("# batch %d, inputs U[0,1], init N(0, 1/fan_in), "
-           "blas %s on 1 thread\n# median and min of %zu runs, "
-           "in milliseconds\n", BENCH_BATCH, gc_blas_name(), reps);
+           "blas %s on 1 thread, element checks on %zu thread%s\n"
+           "# median and min of %zu runs, in milliseconds\n", BENCH_BATCH,
+           gc_blas_name(), threads, threads == 1 ? "" : "s", reps);
     printf("%-20s %8s  %-17s %11s %11s %10s\n", "network", "params",
            "measurement", "median ms", "min ms", "max rel");
 }
@@ -348,8 +413,9 @@ static void bench_print_row(const bench_net *b, const char *what,
  * tensors that did not pass to *not_passed and the engine's bytes to
  * *engine_bytes. */
 static gc_status bench_run_network(const bench_network *net, size_t reps,
-                                   size_t *not_passed, size_t *engine_bytes,
-                                   gc_error *err)
+                                   size_t threads, size_t *not_passed,
+                                   size_t *engine_bytes,
+                                   bench_medians *medians, gc_error *err)
 {
     static const struct {
         const char *what;
@@ -359,17 +425,31 @@ static gc_status bench_run_network(const bench_network *net, size_t reps,
         {"direction", bench_directions},
         {"element/param", bench_elements_parameter},
         {"element/preact", bench_elements_preactivation},
+        {"element/param 1t", bench_elements_parameter_1t},
+        {"preact/richardson", bench_preact_richardson},
+        {"preact/complex", bench_preact_complex},
     };
+    size_t count = sizeof measurements / sizeof measurements[0];
     bench_net b;
-    gc_status status = bench_net_alloc(&b, net, err);
-    for (size_t m = 0; status == GC_OK && m < 4; m++) {
+    gc_status status = bench_net_alloc(&b, net, threads, err);
+    for (size_t m = 0; status == GC_OK && m < count; m++) {
+        if (threads == 1 && measurements[m].measure ==
+                                bench_elements_parameter_1t)
+            continue;
         bench_timing t;
         status = bench_time(&b, measurements[m].measure, reps, &t, err);
         if (status == GC_OK) {
             bench_print_row(&b, measurements[m].what, &t);
             *not_passed += t.not_passed;
+            if (m == 1)
+                medians->direction_ms = t.median_ms;
+            else if (m == 2)
+                medians->param_ms = t.median_ms;
+            else if (m == 3)
+                medians->preact_ms = t.median_ms;
         }
     }
+    medians->measured = status == GC_OK;
     *engine_bytes = b.engine != NULL ? gc_engine_bytes(b.engine) : 0;
     bench_net_free(&b);
     return status;
@@ -380,9 +460,17 @@ static gc_status bench_run_network(const bench_network *net, size_t reps,
 static void bench_usage(FILE *out)
 {
     fprintf(out,
-            "usage: bench_check [--reps N] [--only NAME] [--help]\n"
+            "usage: bench_check [--reps N] [--only NAME] [--threads T]\n"
+            "                   [--no-torch] [--torch-slow-reps N] "
+            "[--help]\n"
             "  --reps N     repetitions per measurement, 1 to %d "
             "(default %d)\n"
+            "  --threads T  element-check threads, 0 = every core "
+            "(default 0)\n"
+            "  --no-torch   skip torch.autograd.gradcheck even if "
+            "importable\n"
+            "  --torch-slow-reps N  runs of torch's per-element mode "
+            "(default 1)\n"
             "  --help       this text\n"
             "  --only NAME  run one network, one of:\n",
             BENCH_MAX_REPS, BENCH_DEFAULT_REPS);
@@ -393,20 +481,40 @@ static void bench_usage(FILE *out)
 typedef struct {
     size_t reps;
     const char *only;           /* NULL: every network */
+    size_t threads;             /* 0: every core */
+    bool torch;
+    size_t torch_slow_reps;
 } bench_args;
+
+/* A whole number in [lo, hi] from text, or false. */
+static bool bench_parse_count(const char *text, size_t lo, size_t hi,
+                              size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(text, &end, 10);
+    if (errno != 0 || *end != '\0' || text[0] == '-' || text[0] == '\0' ||
+        n < lo || n > hi)
+        return false;
+    *out = (size_t)n;
+    return true;
+}
 
 /* Returns 0 to run, 1 after --help, 2 on bad usage (a message is out). */
 static int bench_parse_args(int argc, char **argv, bench_args *args)
 {
-    *args = (bench_args){BENCH_DEFAULT_REPS, NULL};
+    *args = (bench_args){BENCH_DEFAULT_REPS, NULL, 0, true, 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             bench_usage(stdout);
             return 1;
         }
-        if ((strcmp(a, "--reps") == 0 || strcmp(a, "--only") == 0) &&
-            i + 1 >= argc) {
+        bool wants_value = strcmp(a, "--reps") == 0 ||
+                           strcmp(a, "--only") == 0 ||
+                           strcmp(a, "--threads") == 0 ||
+                           strcmp(a, "--torch-slow-reps") == 0;
+        if (wants_value && i + 1 >= argc) {
             fprintf(stderr, "bench_check: %s needs a value\n", a);
             return 2;
         }
@@ -422,6 +530,21 @@ static int bench_parse_args(int argc, char **argv, bench_args *args)
             args->reps = (size_t)n;
         } else if (strcmp(a, "--only") == 0) {
             args->only = argv[++i];
+        } else if (strcmp(a, "--threads") == 0) {
+            if (!bench_parse_count(argv[++i], 0, 1024, &args->threads)) {
+                fprintf(stderr, "bench_check: --threads wants 0 to 1024, "
+                        "got '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(a, "--torch-slow-reps") == 0) {
+            if (!bench_parse_count(argv[++i], 1, BENCH_MAX_REPS,
+                                   &args->torch_slow_reps)) {
+                fprintf(stderr, "bench_check: --torch-slow-reps wants 1 to "
+                        "%d, got '%s'\n", BENCH_MAX_REPS, argv[i]);
+                return 2;
+            }
+        } else if (strcmp(a, "--no-torch") == 0) {
+            args->torch = false;
         } else {
             fprintf(stderr, "bench_check: unknown argument '%s'\n", a);
             bench_usage(stderr);
@@ -429,6 +552,89 @@ static int bench_parse_args(int argc, char **argv, bench_args *args)
         }
     }
     return 0;
+}
+
+/* ---- torch.autograd.gradcheck, when python3 can import torch ---------- */
+
+#ifndef GC_TOOLS_DIR
+#define GC_TOOLS_DIR "tools"
+#endif
+
+/* Runs bench_torch.py for one mode and fills torch_ms[i] (median) for
+ * every network it reports.  Returns false if it could not run. */
+static bool bench_torch_mode(const char *python, const char *mode,
+                             size_t reps, const char *only, double *torch_ms,
+                             size_t *torch_runs)
+{
+    char command[768];
+    snprintf(command, sizeof command,
+             "'%s' '%s/bench_torch.py' --modes %s --reps %zu%s%s", python,
+             GC_TOOLS_DIR, mode, reps, only != NULL ? " --only " : "",
+             only != NULL ? only : "");
+    FILE *pipe = popen(command, "r");
+    if (pipe == NULL)
+        return false;
+    char line[256];
+    while (fgets(line, sizeof line, pipe) != NULL) {
+        char name[64], got_mode[16];
+        double median, min;
+        int passed;
+        if (sscanf(line, "torch %63s %15s %lf %lf %d", name, got_mode,
+                   &median, &min, &passed) != 5)
+            continue;
+        for (size_t i = 0; i < BENCH_NETWORK_COUNT; i++)
+            if (strcmp(bench_networks[i].name, name) == 0) {
+                torch_ms[i] = median;
+                torch_runs[i] = reps;
+            }
+        if (!passed)
+            fprintf(stderr, "bench_check: torch gradcheck (%s) of %s did "
+                    "not pass\n", got_mode, name);
+    }
+    return pclose(pipe) == 0;
+}
+
+/* The ratio table: torch's median over gradcheck's, same networks,
+ * same run. */
+static void bench_torch(const bench_args *args, const bench_medians *m)
+{
+    /* GC_PYTHON names the interpreter (Debian's is /usr/bin/python3; a
+     * pyenv or venv python3 earlier on PATH may not see python3-torch). */
+    const char *python = getenv("GC_PYTHON");
+    if (python == NULL || python[0] == '\0' || strchr(python, '\'') != NULL)
+        python = "python3";
+    char probe[512];
+    snprintf(probe, sizeof probe, "'%s' -c 'import torch' >/dev/null 2>&1",
+             python);
+    if (system(probe) != 0) {
+        printf("\ntorch: %s cannot import torch; no comparison "
+               "(apt-get install python3-torch; GC_PYTHON=/usr/bin/python3 "
+               "if another python3 comes first on PATH)\n", python);
+        return;
+    }
+    double slow[BENCH_NETWORK_COUNT] = {0}, fast[BENCH_NETWORK_COUNT] = {0};
+    size_t slow_runs[BENCH_NETWORK_COUNT] = {0};
+    size_t fast_runs[BENCH_NETWORK_COUNT] = {0};
+    bool ok = bench_torch_mode(python, "fast", args->reps, args->only, fast,
+                               fast_runs);
+    ok = bench_torch_mode(python, "slow", args->torch_slow_reps, args->only,
+                          slow, slow_runs) && ok;
+    if (!ok)
+        fprintf(stderr, "bench_check: bench_torch.py did not finish "
+                "cleanly\n");
+    printf("\n# torch.autograd.gradcheck on 1 thread, float64; ratio = "
+           "torch median / gradcheck median\n");
+    printf("%-20s %12s %5s %10s %10s %10s %10s\n", "network",
+           "per-elem ms", "runs", "x param", "x preact", "fast ms",
+           "x direct");
+    for (size_t i = 0; i < BENCH_NETWORK_COUNT; i++) {
+        if (!m[i].measured || (slow[i] == 0.0 && fast[i] == 0.0))
+            continue;
+        printf("%-20s %12.1f %5zu %10.1f %10.0f %10.3f %10.2f\n",
+               bench_networks[i].name, slow[i], slow_runs[i],
+               slow[i] / m[i].param_ms, slow[i] / m[i].preact_ms, fast[i],
+               fast[i] / m[i].direction_ms);
+    }
 }
 
 static const bench_network *bench_find(const char *name)
@@ -453,16 +659,25 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    bench_print_header(args.reps);
+    size_t threads = args.threads;
+#ifdef _OPENMP
+    if (threads == 0)
+        threads = (size_t)omp_get_max_threads();
+#else
+    threads = 1;
+#endif
+    bench_print_header(args.reps, threads);
     size_t not_passed = 0, bytes[BENCH_NETWORK_COUNT] = {0};
+    bench_medians medians[BENCH_NETWORK_COUNT];
+    memset(medians, 0, sizeof medians);
     for (size_t i = 0; i < BENCH_NETWORK_COUNT; i++) {
         const bench_network *net = &bench_networks[i];
         if (args.only != NULL && net != bench_find(args.only))
             continue;
         gc_error err;
         gc_error_clear(&err);
-        if (bench_run_network(net, args.reps, &not_passed, &bytes[i],
-                              &err) != GC_OK) {
+        if (bench_run_network(net, args.reps, threads, &not_passed,
+                              &bytes[i], &medians[i], &err) != GC_OK) {
             fprintf(stderr, "bench_check: %s: %s\n", net->name,
                     err.message);
             return 2;
@@ -476,6 +691,9 @@ int main(int argc, char **argv)
     struct rusage usage;
     if (getrusage(RUSAGE_SELF, &usage) == 0)
         printf("peak resident set (ru_maxrss): %ld KiB\n", usage.ru_maxrss);
+    fflush(stdout);
+    if (args.torch)
+        bench_torch(&args, medians);
 
     if (not_passed != 0) {
         fprintf(stderr, "bench_check: %zu tensor checks of correct "
