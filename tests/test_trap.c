@@ -779,3 +779,41 @@ Test(trap_clean, an_operations_own_flag_names_the_kind)
     cr_assert(strstr(m.fatal.detail, "invalid") != NULL, "%s",
               m.fatal.detail);
 }
+
+/* The hook first asks whether a whole output array is finite (four
+ * running sums of x - x) and looks for the culprit only when it is not:
+ * one non-finite value anywhere, in the four-wide body or in the tail of
+ * an array whose length is not a multiple of four, must still be found
+ * at its index; and values near DBL_MAX, finite but whose x - x is 0,
+ * must not trap. */
+Test(trap_first, one_non_finite_value_anywhere_in_a_long_output_is_found)
+{
+    enum { N = 1003 };
+    static double out[N];
+    static double in[N];
+    const size_t places[] = {0, 1, 500, 999, 1000, 1002};
+    const double bad[] = {NAN, INFINITY, -INFINITY};
+    for (size_t p = 0; p < sizeof places / sizeof places[0]; p++)
+        for (size_t b = 0; b < 3; b++) {
+            for (size_t i = 0; i < N; i++)
+                out[i] = in[i] = (i % 2 ? -1.0 : 1.0) * DBL_MAX;
+            out[places[p]] = bad[b];
+            gc_trap_monitor m;
+            gc_trap_monitor_init(&m);
+            gc_op_record r = {GC_OP_DENSE, 1, out, N, in, N, 1};
+            gc_trap_clear_flags();
+            gc_trap_hook(&m, &r);
+            cr_assert(m.fatal_seen, "value %zu", places[p]);
+            cr_assert_eq(m.fatal.sample, places[p]);
+            cr_assert_eq(m.fatal.kind, isnan(bad[b]) ? GC_TRAP_NAN
+                                                     : GC_TRAP_INF);
+        }
+    for (size_t i = 0; i < N; i++)
+        out[i] = (i % 2 ? -1.0 : 1.0) * DBL_MAX;
+    gc_trap_monitor m;
+    gc_trap_monitor_init(&m);
+    gc_op_record r = {GC_OP_DENSE, 1, out, N, in, N, 1};
+    gc_trap_clear_flags();
+    gc_trap_hook(&m, &r);
+    cr_assert(!m.fatal_seen, "DBL_MAX is finite");
+}
