@@ -1121,6 +1121,25 @@ static gc_status view_sample_losses_unit_complex(
     return GC_OK;
 }
 
+static gc_status view_output_loss_gradient(gc_model *model, size_t sample,
+                                           double *dl_da, gc_error *err)
+{
+    gc_engine *e = engine_of(model);
+    const layer_state *out = &e->layers[e->layer_count];
+    if (sample >= e->batch_count)
+        return gc_error_set(err, GC_EINVAL, "no sample %zu in the batch",
+                            sample);
+    gc_loss_gradient(e->loss, out->a + sample * out->width, out->width,
+                     e->cached_labels[sample], e->as_written.log_unclamped,
+                     dl_da);
+    return GC_OK;
+}
+
+static const char *view_loss_name(gc_model *model)
+{
+    return gc_loss_name(engine_of(model)->loss);
+}
+
 static void wire_model(gc_engine *e)
 {
     e->model.self = e;
@@ -1145,5 +1164,7 @@ static void wire_model(gc_engine *e)
     e->view.sample_losses_unit = view_sample_losses_unit;
     e->view.complex_unsupported = view_complex_unsupported;
     e->view.sample_losses_unit_complex = view_sample_losses_unit_complex;
+    e->view.output_loss_gradient = view_output_loss_gradient;
+    e->view.loss_name = view_loss_name;
     e->model.layers = &e->view;
 }

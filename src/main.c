@@ -7,6 +7,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "blas.h"
+#include "cli/commands.h"
 #include "config.h"
 #include "expect.h"
 #include "finding_catalog.h"
@@ -65,7 +66,11 @@ static void usage(FILE *stream)
 {
     fputs("usage: gradcheck [options] MODEL.cfg\n"
           "       gradcheck report RUN.jsonl [--html FILE] [options]\n"
-          "       gradcheck --list-findings | --explain ID\n"
+          "       gradcheck trace [--step N] [--sample K] MODEL.cfg\n"
+          "       gradcheck sweep [--tensor NAME] [--step N] [--json FILE] "
+          "MODEL.cfg\n"
+          "       gradcheck --list-findings | --explain ID | --help | "
+          "--version\n"
           "\n"
           "Trains the network MODEL.cfg describes, checks its backward pass\n"
           "against finite differences at every step, traps the first NaN or\n"
@@ -89,12 +94,28 @@ static void usage(FILE *stream)
           "  --list-findings    list every finding id, its severity and "
           "summary\n"
           "  --explain ID       print the page of finding ID\n"
-          "  --help             this text\n"
+          "  --help, -h         this text\n"
           "  --version          the version\n"
+          "\n"
+          "commands:\n",
+          stream);
+    gc_cli_commands_usage(stream);
+    fputs("  options of trace and sweep:\n"
+          "  --step N           train N steps first, as the run does\n"
+          "  --sample K         trace: sample K of the step's batch\n"
+          "  --tensor NAME      sweep: the tensor, e.g. layer2.W\n"
+          "  --json FILE        sweep: also write the points as JSON Lines\n"
+          "\n"
+          "files: reads MODEL.cfg and the data it names (IDX, CSV, .npy),\n"
+          "and RUN.jsonl for report; writes only the files given to --json,\n"
+          "--html and --junit (or [report] json).\n"
+          "The report goes to stdout, messages and progress to stderr.\n"
           "\n"
           "exit status: 0 no error finding, 1 an error finding, 2 usage,\n"
           "config, data or output errors; with --expect, 0 expectation met,\n"
-          "1 not met.  See docs/ (docs/ci.md for CI) and README.md.\n",
+          "1 not met; trace and sweep: 0 done, 2 as above.\n"
+          "See man gradcheck, docs/ (docs/walkthroughs/ to learn, docs/ci.md\n"
+          "for CI) and README.md.\n",
           stream);
 }
 
@@ -357,6 +378,10 @@ int main(int argc, char **argv)
 {
     gsl_set_error_handler_off();   /* every GSL status is checked */
     gc_blas_single_thread();
+    if (argc > 1 && strcmp(argv[1], "trace") == 0)
+        return gc_cli_trace(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "sweep") == 0)
+        return gc_cli_sweep(argc - 1, argv + 1);
     options opt;
     bool report = argc > 1 && strcmp(argv[1], "report") == 0;
     if (report) {

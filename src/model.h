@@ -160,6 +160,15 @@ typedef struct {
                                             double _Complex *contributions,
                                             double _Complex *scratch,
                                             gc_error *err);
+
+    /* Optional (NULL when not shown): after forward(), dl_b/da_L[b, :],
+     * the derivative of sample b's own loss with respect to the output
+     * activations (width_L values into dl_da), before any activation
+     * Jacobian is applied.  Used by gradcheck trace. */
+    gc_status (*output_loss_gradient)(gc_model *model, size_t sample,
+                                      double *dl_da, gc_error *err);
+    /* Optional (NULL when not shown): the loss's name ("mse"). */
+    const char *(*loss_name)(gc_model *model);
 } gc_layer_view;
 
 struct gc_model {
