@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 packages="build-essential cmake pkg-config libgsl-dev libinih-dev \
 libjson-c-dev libxml2-dev zlib1g-dev libopenblas-dev libcriterion-dev \
-dataset-fashion-mnist python3 python3-numpy chromium"
+dataset-fashion-mnist python3 python3-numpy chromium jq"
 
 missing=""
 for p in $packages; do
