@@ -197,6 +197,30 @@ static size_t root_delta_layer(const gc_full_check_evidence *ev,
     return 0;
 }
 
+/* The highest failing layer above `root` whose tensors are exactly the
+ * assembly of its own delta while that delta is off the numeric one by
+ * more than the pass band: its delta is wrong, though by less than the
+ * fail band, and its tensors inherit it.  0 when there is none; *rel
+ * gets that delta's relative error. */
+static size_t delta_explained_layer(const gc_full_check_evidence *ev,
+                                    size_t root, double *rel)
+{
+    for (size_t l = ev->layer_count; l > root; l--) {
+        double fit;
+        if (!layer_fails(ev, l) || ev->numeric_deltas[l] == NULL ||
+            !gc_fingerprint_assembled_from_delta(ev, l, &fit))
+            continue;
+        double r = relative_difference(ev->deltas[l], ev->numeric_deltas[l],
+                                       ev->numeric_delta_scale,
+                                       ev->batch_count * ev->widths[l]);
+        if (r > ev->pass_below) {
+            *rel = r;
+            return l;
+        }
+    }
+    return 0;
+}
+
 static void mismatch_finding(gc_finding_event *f, const gc_check_event *c,
                              const char *where)
 {
@@ -264,6 +288,9 @@ size_t gc_diagnose_full_check(gc_diagnosis *d,
     if (root != 0 && !layer_fails(ev, root))
         root = 0;   /* a delta off by less than its tensors show: each
                        failing tensor below speaks for itself */
+    size_t inherited = delta_explained_layer(ev, root, &delta_rel);
+    if (inherited != 0)
+        root = inherited;
     /* A mistake the fingerprints name explains every failing tensor:
      * reported once, in place of the plain mismatches. */
     gc_finding_event named;

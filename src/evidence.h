@@ -38,7 +38,8 @@ typedef struct {
     /* Each layer's activation as the model declares it (the forward the
      * author wrote; not a switch of the backward); unused for a black box. */
     gc_activation activation[GC_MAX_LAYERS + 1];
-    double fail_above;
+    double pass_below;                 /* [checks] pass_below */
+    double fail_above;                 /* [checks] fail_above */
 } gc_full_check_evidence;
 
 #endif

@@ -59,17 +59,25 @@ static comparison compare(const double *model, const double *predicted,
 }
 
 /* The prediction rebuilds the model's values (GC_FINGERPRINT_FIT) and
- * explains the mismatch (GC_FINGERPRINT_GAIN); the mismatch itself is a
- * failure (above fail_above). */
-static bool explains(comparison c, double fail_above)
+ * explains the mismatch (GC_FINGERPRINT_GAIN); the mismatch itself is
+ * past the pass band (a tensor of the full check failed, or no hypothesis
+ * is tried). */
+static bool explains(comparison c, double pass_below)
 {
     return c.elements > 0 && isfinite(c.fit) && isfinite(c.plain) &&
-           c.plain > fail_above &&
+           c.plain > pass_below &&
            c.fit <= GC_FINGERPRINT_FIT &&
            c.fit * GC_FINGERPRINT_GAIN <= c.plain;
 }
 
 /* ---- the evidence's shape ------------------------------------------------ */
+
+/* The pass band of the checks; a caller that leaves it 0 gets the fail
+ * band, the stricter reading. */
+static double pass_band(const gc_full_check_evidence *ev)
+{
+    return ev->pass_below > 0.0 ? ev->pass_below : ev->fail_above;
+}
 
 static bool fails(const gc_full_check_evidence *ev, size_t t)
 {
@@ -179,7 +187,7 @@ static bool batch_sum(const gc_full_check_evidence *ev, gc_finding_event *f)
         /* a tensor whose gradient is 0 both ways says nothing */
         if (c.plain == 0.0 && c.fit == 0.0)
             continue;
-        if (!explains(c, ev->fail_above))
+        if (!explains(c, pass_band(ev)))
             return false;
         worst_fit = fmax(worst_fit, c.fit);
         least_plain = fmin(least_plain, c.plain);
@@ -239,7 +247,7 @@ static size_t square_weights_explained(const gc_full_check_evidence *ev,
                                       reference, count)
                             : (comparison){0};
         free(predicted);
-        if (!made || !explains(c, ev->fail_above))
+        if (!made || !explains(c, pass_band(ev)))
             return 0;
         if (named++ == 0) {
             *first = t;
@@ -347,6 +355,44 @@ static bool from_output(const gc_full_check_evidence *ev, gc_finding_event *f)
     return true;
 }
 
+/* ---- assembly from the delta -------------------------------------------- */
+
+bool gc_fingerprint_assembled_from_delta(const gc_full_check_evidence *ev,
+                                         size_t l, double *fit)
+{
+    *fit = NAN;
+    const gc_tensor_info *w = weight_of(ev, l), *b = NULL;
+    for (size_t t = 0; t < ev->tensor_count; t++)
+        if (ev->tensors[t].layer == l &&
+            ev->tensors[t].kind == GC_TENSOR_BIAS)
+            b = &ev->tensors[t];
+    if (l == 0 || l > ev->layer_count || w == NULL || b == NULL ||
+        ev->deltas[l] == NULL || ev->activations[l - 1] == NULL ||
+        !(ev->numeric_delta_scale > 0.0))
+        return false;
+    size_t rows = w->rows, cols = w->cols, batch = ev->batch_count;
+    if (b->rows * b->cols != rows || ev->widths[l] != rows ||
+        ev->widths[l - 1] != cols)
+        return false;
+    double *p = calloc(rows * cols + rows, sizeof *p);
+    if (p == NULL)
+        return false;
+    double *pb = p + rows * cols, s = 1.0 / ev->numeric_delta_scale;
+    const double *delta = ev->deltas[l], *a_in = ev->activations[l - 1];
+    for (size_t k = 0; k < batch; k++)
+        for (size_t i = 0; i < rows; i++) {
+            double d = s * delta[k * rows + i];
+            pb[i] += d;
+            for (size_t j = 0; j < cols; j++)
+                p[i * cols + j] += d * a_in[k * cols + j];
+        }
+    comparison cw = compare(ev->grad + w->offset, p, p, rows * cols);
+    comparison cb = compare(ev->grad + b->offset, pb, pb, rows);
+    free(p);
+    *fit = fmax(cw.fit, cb.fit);
+    return cw.elements > 0 && *fit <= GC_FINGERPRINT_FIT;
+}
+
 /* ---- delta hypotheses ---------------------------------------------------- */
 
 /* The values of the root layer's delta, per sample: the model's, the
@@ -420,7 +466,7 @@ static bool at_activation(const gc_full_check_evidence *ev, delta_values *dv,
         dv->predicted[i] = at_z != 0.0 ? dv->numeric[i] * at_a / at_z : NAN;
     }
     comparison c = compare(dv->model, dv->predicted, dv->numeric, dv->count);
-    if (!explains(c, ev->fail_above))
+    if (!explains(c, pass_band(ev)))
         return false;
     const char *name = gc_activation_name(dv->activation);
     start(f, "derivative-at-activation", ev->step, dv->layer, "");
@@ -453,7 +499,7 @@ static bool missing_output_derivative(const gc_full_check_evidence *ev,
         dv->predicted[i] = slope != 0.0 ? dv->numeric[i] / slope : NAN;
     }
     comparison c = compare(dv->model, dv->predicted, dv->numeric, dv->count);
-    if (!explains(c, ev->fail_above))
+    if (!explains(c, pass_band(ev)))
         return false;
     const char *name = gc_activation_name(dv->activation);
     start(f, "output-delta-missing-derivative", ev->step, dv->layer, "");
@@ -546,7 +592,7 @@ static bool softmax_bce(const gc_full_check_evidence *ev, delta_values *dv,
     /* here the prediction is of the numeric delta, the reference the
      * model's: compare(numeric, bce delta, model delta) */
     comparison c = compare(dv->numeric, dv->predicted, dv->model, dv->count);
-    if (!explains(c, ev->fail_above))
+    if (!explains(c, pass_band(ev)))
         return false;
     start(f, "softmax-bce-mismatch", ev->step, dv->layer, "");
     weight_name(ev, dv->layer, f);

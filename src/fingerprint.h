@@ -88,6 +88,17 @@ bool gc_rows_look_like_softmax(const double *a, size_t rows, size_t k);
 bool gc_fingerprint_full_check(const gc_full_check_evidence *evidence,
                                size_t root, gc_finding_event *out);
 
+/* True when layer l's weight and bias gradients are exactly what its own
+ * delta gives, dW = s delta^T a_(l-1) and db = s sum_b delta_b with s = 1 /
+ * numeric_delta_scale, to within GC_FINGERPRINT_FIT; *fit gets the worse
+ * of the two relative differences.  False (and *fit NaN) when the model
+ * does not show the delta or the layer's input.  A failing layer whose
+ * gradients its delta explains this way has a wrong delta, not a wrong
+ * assembly, even when the delta's own mismatch is below the fail band
+ * (a bias sums the delta over the batch, and the sum can cancel). */
+bool gc_fingerprint_assembled_from_delta(const gc_full_check_evidence *ev,
+                                         size_t layer, double *fit);
+
 /* One update as values: the model's gradient g and the parameter change
  * d = theta_after - theta_before over every parameter, and the batch
  * loss before and after (same batch). */

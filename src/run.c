@@ -866,6 +866,7 @@ static void fill_evidence(run_state *r, size_t step,
     ev->grad = r->grad;
     ev->numeric = gc_checker_numeric(r->checker);
     ev->batch_count = r->batch.count;
+    ev->pass_below = r->spec->checks.pass_below;
     ev->fail_above = r->spec->checks.fail_above;
     ev->numeric_delta_scale = 1.0;
     if (v == NULL)
