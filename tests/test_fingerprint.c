@@ -439,3 +439,42 @@ Test(fingerprint_unit, a_non_finite_loss_from_a_log_at_zero_is_unclamped)
     t.input_min = 0.0;
     cr_assert(!gc_fingerprint_trap(&t, &out));
 }
+
+/* ---- unit: the assembly of a layer's gradients from its delta ------------ */
+
+Test(fingerprint_unit, gradients_assembled_from_the_models_delta_are_seen)
+{
+    /* dW = delta^T a0 / B and db = mean of delta (B = 2, the numeric
+     * delta scale of a mean loss) from the model's own delta: assembled
+     * right, whatever the delta itself is. */
+    delta_fixture d;
+    delta_fixture_init(&d, GC_ACT_SIGMOID);
+    double a0[2 * N];
+    for (size_t i = 0; i < 2 * N; i++) {
+        a0[i] = 0.3 * (double)i - 0.4;
+        d.model[i] = 1.1 * d.numeric[i];
+    }
+    d.f.ev.activations[0] = a0;
+    memset(d.f.grad, 0, sizeof d.f.grad);
+    for (size_t b = 0; b < 2; b++)
+        for (size_t i = 0; i < N; i++) {
+            d.f.grad[N * N + i] += d.model[b * N + i] / 2.0;
+            for (size_t j = 0; j < N; j++)
+                d.f.grad[i * N + j] += d.model[b * N + i] * a0[b * N + j] /
+                                       2.0;
+        }
+    double fit;
+    cr_assert(gc_fingerprint_assembled_from_delta(&d.f.ev, 1, &fit));
+    /* rounding of a few products and sums: far below GC_FINGERPRINT_FIT */
+    cr_assert(fit < 1e-14, "fit %g", fit);
+
+    /* one weight element off by 1%: the assembly is wrong */
+    d.f.grad[4] *= 1.01;
+    cr_assert(!gc_fingerprint_assembled_from_delta(&d.f.ev, 1, &fit));
+    cr_assert(fit > GC_FINGERPRINT_FIT, "fit %g", fit);
+
+    /* without the layer's input the test cannot be made */
+    d.f.ev.activations[0] = NULL;
+    cr_assert(!gc_fingerprint_assembled_from_delta(&d.f.ev, 1, &fit));
+    cr_assert(isnan(fit));
+}
