@@ -42,15 +42,12 @@ struct gc_checker {
     size_t max_batch;
     size_t layer_count;                      /* 0 for a black box */
     size_t widths[GC_MAX_LAYERS + 1];
-    double *direction;                       /* param_count */
     double *perturbed;                       /* param_count */
     double *numeric;                         /* param_count */
     double *numeric_dz[GC_MAX_LAYERS + 1];   /* max_batch x width_l */
     double *noise_dz[GC_MAX_LAYERS + 1];
     unsigned char *kink_dz[GC_MAX_LAYERS + 1];
     double *z_shift;                         /* max_batch x max width */
-    size_t *chosen;                          /* sampled element indices */
-    size_t max_tensor;
     bool deltas_valid;
     size_t evaluations;                      /* every loss evaluation */
     /* element checks */
@@ -87,11 +84,6 @@ gc_status gc_checker_alloc(const gc_model *model, size_t max_batch,
         return gc_error_set(err, GC_ENOMEM, "no memory for the checker");
     c->param_count = model->param_count;
     c->max_batch = max_batch;
-    for (size_t t = 0; t < model->tensor_count; t++) {
-        size_t n = model->tensors[t].rows * model->tensors[t].cols;
-        if (n > c->max_tensor)
-            c->max_tensor = n;
-    }
     size_t max_width = 1;
     bool ok = true;
     if (model->layers != NULL) {
@@ -117,17 +109,14 @@ gc_status gc_checker_alloc(const gc_model *model, size_t max_batch,
             ok = c->numeric_dz[l] && c->noise_dz[l] && c->kink_dz[l];
         }
     }
-    c->direction = malloc(c->param_count * sizeof(double));
-    c->perturbed = malloc(c->param_count * sizeof(double));
     c->numeric = malloc(c->param_count * sizeof(double));
     c->z_shift = malloc(max_batch * max_width * sizeof(double));
-    c->chosen = malloc(c->max_tensor * sizeof(size_t));
     c->numeric_error = malloc(c->param_count * sizeof(double));
     c->chosen_mask = malloc(c->param_count);
     c->a_squared = malloc(max_batch * max_width * sizeof(double));
     c->e_squared = malloc(max_batch * max_width * sizeof(double));
-    if (!ok || !c->direction || !c->perturbed || !c->numeric ||
-        !c->z_shift || !c->chosen || !c->numeric_error ||
+    if (!ok || !c->numeric ||
+        !c->z_shift || !c->numeric_error ||
         !c->chosen_mask || !c->a_squared || !c->e_squared) {
         gc_checker_free(c);
         return gc_error_set(err, GC_ENOMEM, "no memory for the checker");
@@ -145,11 +134,9 @@ void gc_checker_free(gc_checker *c)
         free(c->noise_dz[l]);
         free(c->kink_dz[l]);
     }
-    free(c->direction);
     free(c->perturbed);
     free(c->numeric);
     free(c->z_shift);
-    free(c->chosen);
     free(c->numeric_error);
     free(c->chosen_mask);
     free(c->a_squared);
@@ -327,6 +314,19 @@ static gc_status shifted_layer_loss(gc_checker *c, gc_model *model,
     return v->batch_loss_from(model, l, c->z_shift, loss, pattern, err);
 }
 
+/* The whole perturbed parameter vector of the black-box paths, allocated
+ * on first use: a model that evaluates the loss from one of its layers
+ * never needs it, and it is as large as the parameters. */
+static gc_status ensure_perturbed(gc_checker *c, gc_error *err)
+{
+    if (c->perturbed == NULL)
+        c->perturbed = malloc(c->param_count * sizeof(double));
+    return c->perturbed != NULL
+               ? GC_OK
+               : gc_error_set(err, GC_ENOMEM, "no memory for a perturbed "
+                              "copy of %zu parameters", c->param_count);
+}
+
 static gc_status shifted_params_loss(gc_checker *c, gc_model *model,
                                      const gc_tensor_info *t, const double *u,
                                      double signed_h, const gc_batch *batch,
@@ -334,6 +334,9 @@ static gc_status shifted_params_loss(gc_checker *c, gc_model *model,
                                      gc_error *err)
 {
     size_t n = t->rows * t->cols;
+    gc_status status = ensure_perturbed(c, err);
+    if (status != GC_OK)
+        return status;
     memcpy(c->perturbed, model->params, c->param_count * sizeof(double));
     cblas_daxpy((int)n, signed_h, u, 1, c->perturbed + t->offset, 1);
     return model->loss(model, c->perturbed, batch, loss, pattern, err);
@@ -376,7 +379,10 @@ static gc_status check_one_direction(gc_checker *c, gc_model *model,
 {
     const gc_tensor_info *t = &model->tensors[t_index];
     size_t n = t->rows * t->cols;
-    double *u = c->direction + t->offset;
+    /* the probe direction lives in the element checks' error buffer:
+     * the two are never needed at once, and the buffer is as large as
+     * the parameters (check.h: valid only until the next check) */
+    double *u = c->numeric_error + t->offset;
     double grad_norm = norm2(n, grad + t->offset);
     probe_direction(rng, grad + t->offset, grad_norm, u, n);
     /* The step along the unit direction is sized like one parameter's
@@ -1035,8 +1041,12 @@ static gc_status check_preactivation(gc_checker *c, gc_model *model,
 /* ---- element check: parameter method ------------------------------------- */
 
 /* Marks which elements of tensor t to check: all, or a seeded sample of
- * `sample` of them (the same draws as choosing them in increasing
- * order). */
+ * `sample` of them.  Selection sampling (Knuth's algorithm S): element i
+ * is taken with probability (still wanted) / (still left), which keeps
+ * every subset of that size equally likely and needs no index array.  It
+ * draws the same uniforms in the same order as gsl_ran_choose, so a seed
+ * picks the same elements as it did when this called gsl_ran_choose on
+ * an array of indices. */
 static void choose_elements(gc_checker *c, const gc_tensor_info *t,
                             size_t sample, gsl_rng *rng)
 {
@@ -1046,12 +1056,13 @@ static void choose_elements(gc_checker *c, const gc_tensor_info *t,
         memset(mask, 1, n);
         return;
     }
-    for (size_t k = 0; k < n; k++)
-        c->chosen[k] = k;
-    gsl_ran_choose(rng, c->chosen, sample, c->chosen, n, sizeof(size_t));
     memset(mask, 0, n);
-    for (size_t e = 0; e < sample; e++)
-        mask[c->chosen[e]] = 1;
+    for (size_t i = 0, taken = 0; i < n && taken < sample; i++)
+        if ((double)(n - i) * gsl_rng_uniform(rng) <
+            (double)(sample - taken)) {
+            mask[i] = 1;
+            taken++;
+        }
 }
 
 /* Job number to (layer, unit) over every layer's units. */
@@ -1180,7 +1191,12 @@ static gc_status check_parameters(gc_checker *c, gc_model *model,
         if (status != GC_OK)
             return status;
     }
-    memcpy(c->perturbed, model->params, c->param_count * sizeof(double));
+    if (!via_layers) {
+        gc_status status = ensure_perturbed(c, err);
+        if (status != GC_OK)
+            return status;
+        memcpy(c->perturbed, model->params, c->param_count * sizeof(double));
+    }
     for (size_t p = 0; p < c->param_count; p++) {
         c->numeric[p] = NAN;
         c->numeric_error[p] = NAN;

@@ -105,10 +105,13 @@ gc_status gc_check_elements(gc_checker *checker, gc_model *model,
 const double *gc_checker_numeric(const gc_checker *checker);
 /* Loss evaluations (whole or partial) the checker made so far. */
 size_t gc_checker_evaluations(const gc_checker *checker);
-/* The error estimate of each numeric element (param_count values, NaN
- * where not checked): rounding bounds, plus for Richardson the measured
- * truncation |r5 - r3|, plus for the central pre-activation method
- * |D(h) - D(2h)| (docs/checks.md, "Error estimate"). */
+/* After gc_check_elements: the error estimate of each numeric element
+ * (param_count values, NaN where not checked): rounding bounds, plus for
+ * Richardson the measured truncation |r5 - r3|, plus for the central
+ * pre-activation method |D(h) - D(2h)| (docs/checks.md, "Error
+ * estimate").  Like the numeric gradient it is valid until the next
+ * check of either kind: a direction check keeps its probe directions in
+ * the same buffer. */
 const double *gc_checker_numeric_error(const gc_checker *checker);
 const double *gc_checker_numeric_deltas(const gc_checker *checker,
                                         size_t layer);

@@ -47,6 +47,7 @@
 #include <gsl/gsl_errno.h>
 #include <errno.h>
 #include <gsl/gsl_rng.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +104,7 @@ typedef struct {
     gc_engine *engine;
     gc_model *model;            /* the engine's view; not owned */
     gc_checker *checker;
+    size_t heap_before_checker; /* glibc heap in use (mallinfo2) */
     gsl_rng *rng;               /* random directions */
     double *x;                  /* BENCH_BATCH x inputs, in [0, 1] */
     int *labels;                /* BENCH_BATCH class indices */
@@ -118,6 +120,8 @@ typedef struct {
 typedef struct {
     bool measured;
     double direction_ms, param_ms, preact_ms;
+    size_t checker_bytes;       /* heap the checker holds after the checks */
+    size_t param_bytes;         /* the parameters, 8 bytes each */
 } bench_medians;
 
 static void bench_net_free(bench_net *b)
@@ -146,6 +150,14 @@ static gc_status bench_fill_batch(bench_net *b, gc_error *err)
     gsl_rng_free(rng);
     b->batch = (gc_batch){b->x, b->labels, BENCH_BATCH, b->spec->inputs};
     return GC_OK;
+}
+
+/* Bytes the program holds from malloc: the arena's chunks in use plus
+ * the large blocks glibc maps on their own (128 KiB and up). */
+static size_t bench_heap_in_use(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
 }
 
 /* Builds the engine (correct backward, default init), the batch, the
@@ -191,6 +203,7 @@ static gc_status bench_net_alloc(bench_net *b, const bench_network *net,
         return gc_error_set(err, GC_ENOMEM, "no memory for %s", net->name);
     gsl_rng_set(b->rng, BENCH_CHECK_SEED);
     status = bench_fill_batch(b, err);
+    b->heap_before_checker = bench_heap_in_use();
     if (status == GC_OK)
         status = gc_checker_alloc(b->model, BENCH_BATCH, &b->checker, err);
     double loss;
@@ -451,6 +464,14 @@ static gc_status bench_run_network(const bench_network *net, size_t reps,
     }
     medians->measured = status == GC_OK;
     *engine_bytes = b.engine != NULL ? gc_engine_bytes(b.engine) : 0;
+    /* What the checker holds after every check ran (its buffers and the
+     * threads' scratch, allocated on first use; nothing of a check is
+     * left over otherwise): the heap in use now, less before it existed. */
+    size_t heap_now = bench_heap_in_use();
+    medians->checker_bytes = heap_now > b.heap_before_checker
+                                 ? heap_now - b.heap_before_checker : 0;
+    medians->param_bytes = b.model != NULL
+                               ? b.model->param_count * sizeof(double) : 0;
     bench_net_free(&b);
     return status;
 }
@@ -684,10 +705,26 @@ int main(int argc, char **argv)
         }
     }
 
-    printf("\n%-20s %14s\n", "network", "engine bytes");
-    for (size_t i = 0; i < BENCH_NETWORK_COUNT; i++)
-        if (bytes[i] != 0)
-            printf("%-20s %14zu\n", bench_networks[i].name, bytes[i]);
+    /* Issue 7's memory target: the check within 2 x one forward-backward
+     * plus the parameters.  A forward-backward's memory is the engine's
+     * buffers other than the parameters (pre-activations, activations,
+     * deltas and scratch of the batch) plus the gradient it writes, which
+     * is as large as the parameters: the engine's bytes in all. */
+    printf("\n%-20s %12s %12s %12s %12s %6s\n", "network", "engine",
+           "fwd+bwd", "check", "bound", "ratio");
+    for (size_t i = 0; i < BENCH_NETWORK_COUNT; i++) {
+        if (bytes[i] == 0)
+            continue;
+        const bench_medians *m = &medians[i];
+        size_t forward_backward = bytes[i];
+        size_t bound = 2 * forward_backward + m->param_bytes;
+        printf("%-20s %12zu %12zu %12zu %12zu %6.2f\n",
+               bench_networks[i].name, bytes[i], forward_backward,
+               m->checker_bytes, bound,
+               (double)m->checker_bytes / (double)bound);
+    }
+    printf("bytes; check = heap the checker holds after every check ran "
+           "(mallinfo2), bound = 2 x fwd+bwd + parameters\n");
     struct rusage usage;
     if (getrusage(RUSAGE_SELF, &usage) == 0)
         printf("peak resident set (ru_maxrss): %ld KiB\n", usage.ru_maxrss);
