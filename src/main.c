@@ -192,7 +192,8 @@ static int parse_arguments(int argc, char **argv, options *opt)
         } else if (strcmp(a, "--color=never") == 0) {
             opt->color = COLOR_NEVER;
         } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "gradcheck: unknown option '%s'\n", a);
+            fprintf(stderr, "gradcheck: unknown option '%s' (gradcheck "
+                    "--help lists them)\n", a);
             return EXIT_USAGE;
         } else if (opt->config == NULL) {
             opt->config = a;
