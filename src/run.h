@@ -1,7 +1,7 @@
 /* run.h - the run loop: train the configured network, check, probe, trap
  * and diagnose at every step, and send every event to the sinks.
  *
- * config -> spec -> data + engine (model under test) -> for each step:
+ * config -> spec -> data + model under test (setup.h) -> for each step:
  * gradient under traps, random-direction checks, full checks with
  * histograms every [checks] full_every steps, the training curve, the
  * update.  Findings come from the diagnosis (diagnosis.h).  The sinks are
@@ -34,9 +34,5 @@ typedef struct {
 gc_status gc_run(const gc_spec *spec, gc_sink *const *sinks,
                  size_t sink_count, const gc_run_hooks *hooks,
                  gc_summary_event *summary, gc_error *err);
-
-/* Derives an independent 64-bit seed for stream `stream` of a run (the
- * SplitMix64 finaliser of seed + stream * golden ratio). */
-unsigned long long gc_seed_derive(unsigned long long seed, unsigned stream);
 
 #endif

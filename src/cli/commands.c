@@ -5,8 +5,8 @@
 
 #include "config.h"
 #include "report_trace.h"
-#include "run.h"
 #include "session.h"
+#include "setup.h"
 #include "sweep.h"
 #include "trace.h"
 
@@ -192,7 +192,8 @@ int gc_cli_sweep(int argc, char **argv)
      * so one config always sweeps along the same u. */
     gc_status status = gc_sweep_compute(
         model, gc_session_batch(session), tensor, o.step,
-        spec.checks.step_scale, gc_seed_derive(spec.training.seed, 3),
+        spec.checks.step_scale,
+        gc_seed_derive(spec.training.seed, GC_SEED_CHECKS),
         &sweep, &err);
     if (status == GC_OK)
         status = gc_sweep_write_text(&sweep, o.config, stdout, &err);
