@@ -456,8 +456,9 @@ int main(int argc, char **argv)
     if (status == GC_OK) {
         signal(SIGINT, on_interrupt);
         gc_run_hooks hooks = {
-            opt.progress && isatty(STDERR_FILENO) ? show_progress : NULL,
-            &progress, &interrupted};
+            .progress = opt.progress && isatty(STDERR_FILENO)
+                        ? show_progress : NULL,
+            .progress_context = &progress, .interrupted = &interrupted};
         status = gc_run(&spec, sinks, sink_count, &hooks, &summary, &err);
     }
     if (progress.shown) {

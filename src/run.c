@@ -1003,8 +1003,11 @@ gc_status gc_run(const gc_spec *spec, gc_sink *const *sinks,
             last_progress = now;
         }
     }
+    size_t steps_done = r.monitor.fatal_seen ? step - 1 : step;
+    if (status == GC_OK && hooks && hooks->finished)
+        hooks->finished(hooks->finished_context, r.model, steps_done);
     if (status == GC_OK)
-        status = finish(&r, r.monitor.fatal_seen ? step - 1 : step, err);
+        status = finish(&r, steps_done, err);
     if (status == GC_EMODEL && run_emitted) {
         gc_error model_err = *err;
         size_t done = step > 0 ? step - 1 : 0;

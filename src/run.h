@@ -25,6 +25,13 @@ typedef struct {
     /* When non-NULL and non-zero, the run stops after the current step and
      * still reports everything (summary.interrupted). */
     volatile sig_atomic_t *interrupted;
+    /* Called once after the last step (may be NULL), before the end of
+     * the run is reported: the model with the parameters the steps left
+     * (valid only during the call) and the number of steps done.  The
+     * tests compare it with a session (session.h). */
+    void (*finished)(void *context, const gc_model *model,
+                     size_t steps_done);
+    void *finished_context;
 } gc_run_hooks;
 
 /* Runs the spec.  GC_OK means the run happened (it may have trapped or
