@@ -66,9 +66,10 @@ static void usage(FILE *stream)
 {
     fputs("usage: gradcheck [options] MODEL.cfg\n"
           "       gradcheck report RUN.jsonl [--html FILE] [options]\n"
-          "       gradcheck trace [--step N] [--sample K] MODEL.cfg\n"
-          "       gradcheck sweep [--tensor NAME] [--step N] [--json FILE] "
+          "       gradcheck trace [--step N] [--sample K] [--plugin FILE] "
           "MODEL.cfg\n"
+          "       gradcheck sweep [--tensor NAME] [--step N] [--json FILE]\n"
+          "                       [--plugin FILE] MODEL.cfg\n"
           "       gradcheck --list-findings | --explain ID | --help | "
           "--version\n"
           "\n"
