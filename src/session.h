@@ -7,7 +7,7 @@
  * with the model's own gradient and update, and no checks, up to the
  * step asked for.  The checks of gc_run leave the parameters unchanged,
  * so step N of a session holds the parameters and the batch of step N of
- * the full run (tests/test_trace.c compares them).  A snapshot has one
+ * the full run (tests/test_session.c compares them).  A snapshot has one
  * step, 0; a plugin or pipe runs in its child process until
  * gc_session_free().
  *

@@ -18,7 +18,8 @@
  * The struct is the caller's (on its stack or inside its own state) so
  * that a set-up that failed half way still shows what it built: gc_run
  * reports a plugin that would not start with the data it had loaded.
- * gc_setup_close() frees everything on every path.
+ * gc_setup_close() frees everything on every path.  Do not copy the
+ * struct once opened: for a snapshot, spec points into it.
  */
 #ifndef GRADCHECK_SETUP_H
 #define GRADCHECK_SETUP_H
