@@ -66,9 +66,10 @@ static void usage(FILE *stream)
 {
     fputs("usage: gradcheck [options] MODEL.cfg\n"
           "       gradcheck report RUN.jsonl [--html FILE] [options]\n"
-          "       gradcheck trace [--step N] [--sample K] MODEL.cfg\n"
-          "       gradcheck sweep [--tensor NAME] [--step N] [--json FILE] "
+          "       gradcheck trace [--step N] [--sample K] [--plugin FILE] "
           "MODEL.cfg\n"
+          "       gradcheck sweep [--tensor NAME] [--step N] [--json FILE]\n"
+          "                       [--plugin FILE] MODEL.cfg\n"
           "       gradcheck --list-findings | --explain ID | --help | "
           "--version\n"
           "\n"
@@ -457,8 +458,9 @@ int main(int argc, char **argv)
     if (status == GC_OK) {
         signal(SIGINT, on_interrupt);
         gc_run_hooks hooks = {
-            opt.progress && isatty(STDERR_FILENO) ? show_progress : NULL,
-            &progress, &interrupted};
+            .progress = opt.progress && isatty(STDERR_FILENO)
+                        ? show_progress : NULL,
+            .progress_context = &progress, .interrupted = &interrupted};
         status = gc_run(&spec, sinks, sink_count, &hooks, &summary, &err);
     }
     if (progress.shown) {

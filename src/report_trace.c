@@ -47,6 +47,21 @@ static void cell(FILE *out, double x)
         fprintf(out, " % 11.4e", x);
 }
 
+/* A value the model does not expose, in the same 11 columns. */
+static void absent(FILE *out)
+{
+    fprintf(out, " %11s", "n/a");
+}
+
+/* cell() for a value that is shown, absent() for one that is not. */
+static void cell_if(FILE *out, bool shown, double x)
+{
+    if (shown)
+        cell(out, x);
+    else
+        absent(out);
+}
+
 static void left_out(FILE *out, size_t shown, size_t width,
                      const char *what)
 {
@@ -79,16 +94,47 @@ static void write_forward(const gc_trace *t, FILE *out)
     fprintf(out, "  loss (%s): %s\n",
             t->loss_name[0] ? t->loss_name : "not shown",
             loss_formula(t->loss_name));
-    fprintf(out, "    l = %.6e for this sample\n    batch loss L = %.6e "
-            "(%s over %zu)\n", t->sample_loss, t->batch_loss,
+    if (t->have_numeric_deltas)
+        fprintf(out, "    l = %.6e for this sample\n", t->sample_loss);
+    else
+        fprintf(out, "    l of this sample is not exposed (the model "
+                "evaluates whole batches only)\n");
+    fprintf(out, "    batch loss L = %.6e (%s over %zu)\n", t->batch_loss,
             t->loss_is_batch_mean ? "mean" : "sum", t->batch_count);
+}
+
+/* A softmax delta sums to 0 over the units: the one check of the
+ * model's output delta that needs neither g nor a numeric delta. */
+static void write_delta_sum(const gc_trace_layer *y, FILE *out)
+{
+    fprintf(out, "    sum of the model's delta over the %zu units: %.4e\n"
+            "    (moving every logit by the same amount leaves s unchanged, "
+            "so the true\n    delta sums to 0)\n", y->width, y->delta_sum);
+}
+
+/* The output layer of a model that does not show dl/da: the model's delta
+ * beside the numeric one, whichever of them is exposed. */
+static void write_output_delta_alone(const gc_trace_layer *y, FILE *out)
+{
+    fprintf(out, "    g = dl/da is not exposed by this model, so the "
+            "products the delta could\n    be (s(1-s) g, s(g-s.g), "
+            "f'(z) g) are not formed\n");
+    fprintf(out, "    %5s %11s %11s\n", "unit", "model", "numeric");
+    for (size_t i = 0; i < y->shown; i++) {
+        fprintf(out, "    %5zu", i);
+        cell_if(out, y->have_delta, y->delta[i]);
+        cell_if(out, y->have_numeric_delta, y->numeric_delta[i]);
+        fputc('\n', out);
+    }
+    left_out(out, y->shown, y->width, "units");
+    if (y->softmax && y->have_delta)
+        write_delta_sum(y, out);
 }
 
 static void write_output_delta(const gc_trace_layer *y, FILE *out)
 {
     if (!y->have_g) {
-        fprintf(out, "    g = dl/da is not shown by this model; only the "
-                "model's delta and the\n    numeric one are compared\n");
+        write_output_delta_alone(y, out);
         return;
     }
     if (y->softmax) {
@@ -109,8 +155,8 @@ static void write_output_delta(const gc_trace_layer *y, FILE *out)
         if (y->softmax)
             cell(out, y->diagonal[i]);
         cell(out, y->jacobian[i]);
-        cell(out, y->have_delta ? y->delta[i] : NAN);
-        cell(out, y->numeric_delta[i]);
+        cell_if(out, y->have_delta, y->delta[i]);
+        cell_if(out, y->have_numeric_delta, y->numeric_delta[i]);
         fputc('\n', out);
     }
     left_out(out, y->shown, y->width, "units");
@@ -137,16 +183,16 @@ static void write_hidden_delta(const gc_trace *t, size_t l, FILE *out)
             l + 1, l);
     if (!y->have_chain)
         fprintf(out, "    (the chain rule from the model's delta above "
-                "cannot be formed: %s)\n",
+                "cannot be formed:\n    %s)\n",
                 y->have_delta ? "no weight or no f' for this layer"
-                              : "the model shows no deltas");
+                              : "the model does not expose its deltas");
     fprintf(out, "    %5s %11s %11s %11s\n", "unit",
             "chain", "model", "numeric");
     for (size_t i = 0; i < y->shown; i++) {
         fprintf(out, "    %5zu", i);
-        cell(out, y->have_chain ? y->chain[i] : NAN);
-        cell(out, y->have_delta ? y->delta[i] : NAN);
-        cell(out, y->numeric_delta[i]);
+        cell_if(out, y->have_chain, y->chain[i]);
+        cell_if(out, y->have_delta, y->delta[i]);
+        cell_if(out, y->have_numeric_delta, y->numeric_delta[i]);
         fputc('\n', out);
     }
     left_out(out, y->shown, y->width, "units");
@@ -158,9 +204,15 @@ static void write_hidden_delta(const gc_trace *t, size_t l, FILE *out)
 static void write_backward(const gc_trace *t, FILE *out)
 {
     double h = t->step_scale * GC_CBRT_EPSILON;
-    fprintf(out, "\nbackward, delta = dl/dz of this sample; numeric = "
-            "(l(z+h) - l(z-h)) / 2h\n  with h = %.3g max(|z|, 1), one unit "
-            "at a time\n", h);
+    if (t->have_numeric_deltas)
+        fprintf(out, "\nbackward, delta = dl/dz of this sample; numeric = "
+                "(l(z+h) - l(z-h)) / 2h\n  with h = %.3g max(|z|, 1), one "
+                "unit at a time\n", h);
+    else
+        fprintf(out, "\nbackward, delta = dl/dz of this sample, as the "
+                "model computed it\n  numeric deltas are not exposed: "
+                "the model cannot evaluate one sample's\n  loss with one "
+                "z replaced, so the numeric column is n/a\n");
     for (size_t l = t->layer_count; l >= 1; l--) {
         const gc_trace_layer *y = &t->layers[l];
         fprintf(out, "  layer %zu, %s%s\n", l, y->activation,
@@ -169,13 +221,19 @@ static void write_backward(const gc_trace *t, FILE *out)
             write_output_delta(y, out);
         else
             write_hidden_delta(t, l, out);
-        if (y->have_delta)
+        if (y->have_delta && y->have_numeric_delta)
             fprintf(out, "    |model| = %.4e  |numeric| = %.4e\n"
                     "    model vs numeric: rel %.2e\n", y->delta_norm,
                     y->numeric_delta_norm, y->delta_rel_error);
+        else if (y->have_delta)
+            fprintf(out, "    |model| = %.4e (no numeric delta to compare "
+                    "it with)\n", y->delta_norm);
+        else if (y->have_numeric_delta)
+            fprintf(out, "    |numeric| = %.4e (the model does not expose "
+                    "its deltas)\n", y->numeric_delta_norm);
         else
-            fprintf(out, "    |numeric| = %.4e (the model shows no "
-                    "deltas)\n", y->numeric_delta_norm);
+            fprintf(out, "    (neither the model's delta nor a numeric one "
+                    "is exposed)\n");
     }
 }
 

@@ -4,17 +4,13 @@
 
 #include "blas.h"
 #include "check.h"
-#include "dataset.h"
 #include "diagnosis.h"
-#include "engine.h"
-#include "foreign.h"
 #include "health.h"
 #include "loss.h"
 #include "probe.h"
-#include "snapshot.h"
+#include "setup.h"
 #include "trap.h"
 
-#include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,7 +23,7 @@
 #endif
 
 /* Test accuracy is computed in chunks of this many samples. */
-#define EVAL_CHUNK 256
+#define EVAL_CHUNK GC_SETUP_EVAL_CHUNK
 #define FINDINGS_MAX 16
 
 typedef struct {
@@ -35,19 +31,16 @@ typedef struct {
     gc_sink *const *sinks;
     size_t sink_count;
     const gc_run_hooks *hooks;
-    gc_dataset *train, *test;
-    gc_engine *engine;
-    gc_model *model;
+    gc_setup setup;                 /* data, model, batch order (setup.h) */
+    gc_model *model;                /* setup.model */
+    gc_foreign *foreign;            /* setup.foreign: a plugin or pipe */
+    const gc_batch *batch;          /* &setup.batch: the step's batch */
     gc_checker *checker;
     gc_probe *probe;
     gc_diagnosis *diagnosis;
     gc_trap_monitor monitor;
-    gsl_rng *shuffle_rng, *check_rng;
-    size_t *order;
+    gsl_rng *check_rng;
     double *grad;
-    double *batch_x;
-    int *batch_labels;
-    gc_batch batch;
     gc_check_event *checks;
     size_t steps;
     gc_summary_event summary;
@@ -70,20 +63,8 @@ typedef struct {
     size_t rows_at_start[GC_MAX_LAYERS + 1];
     gsl_rng *recheck_rng;           /* rechecks at a larger step */
     gc_check_event *rechecks;
-    /* a model gradcheck did not build (docs/sources/) */
-    gc_foreign *foreign;            /* plugin or pipe */
-    gc_snapshot *snapshot;
-    gc_spec adjusted;               /* the spec a snapshot runs with */
     bool *localise;                 /* tensors a foreign check samples */
 } run_state;
-
-unsigned long long gc_seed_derive(unsigned long long seed, unsigned stream)
-{
-    unsigned long long z = seed + 0x9e3779b97f4a7c15ULL * (stream + 1ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static double seconds_since(const struct timespec *start)
 {
@@ -159,58 +140,6 @@ static void describe_network(const gc_spec *spec, size_t inputs, char *out,
                          gc_activation_name(spec->network.layers[l].activation));
 }
 
-static gc_status check_shapes(const gc_spec *spec, const gc_dataset *train,
-                              size_t *inputs, gc_error *err);
-
-/* A plugin or pipe declares its own inputs and outputs. */
-static gc_status check_foreign_shapes(const run_state *r, gc_error *err)
-{
-    size_t inputs = gc_foreign_inputs(r->foreign);
-    size_t k = gc_foreign_outputs(r->foreign);
-    size_t needed = k == 1 ? 2 : k;
-    if (inputs != r->train->features)
-        return gc_error_set(err, GC_ECONFIG, "%s: %s declares %zu inputs, "
-                            "but the training data has %zu features per "
-                            "sample", r->spec->path,
-                            gc_foreign_describe(r->foreign), inputs,
-                            r->train->features);
-    if ((size_t)r->train->classes > needed)
-        return gc_error_set(err, GC_ECONFIG, "%s: %s declares %zu outputs, "
-                            "but the data has %d classes", r->spec->path,
-                            gc_foreign_describe(r->foreign), k,
-                            r->train->classes);
-    return GC_OK;
-}
-
-static gc_status check_shapes(const gc_spec *spec, const gc_dataset *train,
-                              size_t *inputs, gc_error *err)
-{
-    *inputs = spec->network.inputs ? spec->network.inputs : train->features;
-    if (*inputs != train->features)
-        return gc_error_set(err, GC_ECONFIG,
-                            "%s: [network] inputs = %zu, but the training "
-                            "data has %zu features per sample", spec->path,
-                            *inputs, train->features);
-    size_t k = spec->network.layers[spec->network.layer_count - 1].width;
-    size_t needed = k == 1 ? 2 : k;
-    if ((size_t)train->classes > needed)
-        return gc_error_set(err, GC_ECONFIG,
-                            "%s: [network] the output layer has %zu units, "
-                            "but the data has %d classes (expected at least "
-                            "%d output units, or 1 for two classes)",
-                            spec->path, k, train->classes, train->classes);
-    return GC_OK;
-}
-
-static size_t planned_steps(const gc_spec *spec, size_t samples)
-{
-    if (spec->training.steps > 0)
-        return spec->training.steps;
-    size_t per_epoch = (samples + spec->training.batch_size - 1) /
-                       spec->training.batch_size;
-    return per_epoch * (spec->training.epochs ? spec->training.epochs : 1);
-}
-
 /* The health rules' view of the network: widths and activations from the
  * layer view, or the weight tensors' shapes for a black box. */
 static gc_status alloc_health(run_state *r, size_t inputs, gc_error *err)
@@ -246,7 +175,8 @@ static gc_status alloc_health(run_state *r, size_t inputs, gc_error *err)
         !r->recheck_rng)
         return gc_error_set(err, GC_ENOMEM, "no memory for the run");
     gsl_rng_set(r->recheck_rng,
-                (unsigned long)gc_seed_derive(r->spec->training.seed, 4));
+                (unsigned long)gc_seed_derive(r->spec->training.seed,
+                                               GC_SEED_RECHECKS));
     return GC_OK;
 }
 
@@ -261,24 +191,16 @@ static gc_status allocate_buffers(run_state *r, size_t inputs, gc_error *err)
         if (batch * width > max_values)
             max_values = batch * width;
     }
-    r->order = malloc(r->train->samples * sizeof *r->order);
     r->grad = calloc(r->model->param_count, sizeof *r->grad);
-    r->batch_x = malloc(batch * inputs * sizeof *r->batch_x);
-    r->batch_labels = malloc(batch * sizeof *r->batch_labels);
     r->checks = calloc(r->model->tensor_count, sizeof *r->checks);
     r->direction_reported = calloc(r->model->tensor_count, sizeof(bool));
-    r->shuffle_rng = gsl_rng_alloc(gsl_rng_mt19937);
     r->check_rng = gsl_rng_alloc(gsl_rng_mt19937);
     r->diagnosis = gc_diagnosis_alloc();
-    if (!r->order || !r->grad || !r->batch_x || !r->batch_labels ||
-        !r->checks || !r->direction_reported || !r->shuffle_rng ||
-        !r->check_rng || !r->diagnosis)
+    if (!r->grad || !r->checks || !r->direction_reported || !r->check_rng ||
+        !r->diagnosis)
         return gc_error_set(err, GC_ENOMEM, "no memory for the run");
-    unsigned long long seed = r->spec->training.seed;
-    gsl_rng_set(r->shuffle_rng, (unsigned long)gc_seed_derive(seed, 2));
-    gsl_rng_set(r->check_rng, (unsigned long)gc_seed_derive(seed, 3));
-    for (size_t i = 0; i < r->train->samples; i++)
-        r->order[i] = i;
+    gsl_rng_set(r->check_rng, (unsigned long)gc_seed_derive(
+                                  r->spec->training.seed, GC_SEED_CHECKS));
     gc_status status = gc_checker_alloc(r->model, batch, &r->checker, err);
     if (status == GC_OK) {
         /* [checks] difference = complex-step on a relu network, say:
@@ -294,110 +216,34 @@ static gc_status allocate_buffers(run_state *r, size_t inputs, gc_error *err)
     return status;
 }
 
-/* A plugin or a pipe: the child starts and declares itself. */
-static gc_status set_up_foreign(run_state *r, gc_error *err)
-{
-    const gc_spec *spec = r->spec;
-    char directory[GC_PATH_MAX];
-    snprintf(directory, sizeof directory, "%s", spec->path);
-    char *slash = strrchr(directory, '/');
-    if (slash != NULL)
-        slash[1] = '\0';
-    else
-        directory[0] = '\0';
-    if (spec->model.source == GC_MODEL_PLUGIN && spec->model.path[0] == 0)
-        return gc_error_set(err, GC_ECONFIG, "%s: [model] path: expected "
-                            "the plugin's shared object when source = "
-                            "plugin (or --plugin FILE), got none",
-                            spec->path);
-    gc_foreign_options o = {spec->model.source, spec->model.path,
-                            spec->model.command, directory,
-                            spec->model.timeout, spec->training.batch_size};
-    gc_status status = gc_foreign_open(&o, &r->foreign, err);
-    if (status == GC_OK)
-        status = check_foreign_shapes(r, err);
-    if (status != GC_OK)
-        return status;
-    r->model = gc_foreign_model(r->foreign);
-    r->steps = planned_steps(spec, r->train->samples);
-    r->localise = calloc(r->model->tensor_count, sizeof(bool));
-    if (r->localise == NULL)
-        return gc_error_set(err, GC_ENOMEM, "no memory for the run");
-    return allocate_buffers(r, r->train->features, err);
-}
-
-/* A snapshot: its batch is the training set, one step, no update that
- * matters; the engine of [network] is the reference forward. */
-static gc_status set_up_snapshot(run_state *r, gc_error *err)
-{
-    gc_status status = gc_snapshot_open(r->spec->model.path,
-                                        &r->spec->network, r->spec->loss,
-                                        &r->snapshot, err);
-    if (status != GC_OK)
-        return status;
-    r->train = gc_snapshot_take_batch(r->snapshot);
-    r->adjusted = *r->spec;
-    r->adjusted.training.batch_size = r->train->samples;
-    r->adjusted.training.steps = 1;
-    r->adjusted.training.shuffle = false;
-    r->adjusted.checks.full_every = 0;
-    r->spec = &r->adjusted;
-    r->model = gc_snapshot_model(r->snapshot);
-    r->steps = 1;
-    return allocate_buffers(r, r->train->features, err);
-}
-
 static gc_status set_up(run_state *r, gc_error *err)
 {
-    const gc_spec *spec = r->spec;
-    if (spec->model.source == GC_MODEL_SNAPSHOT)
-        return set_up_snapshot(r, err);
-    gc_status status = gc_data_load(&spec->data, spec->path,
-                                    gc_seed_derive(spec->training.seed, 0),
-                                    &r->train, &r->test, err);
+    gc_status status = gc_setup_open(&r->setup, r->spec, err);
+    r->spec = r->setup.spec;        /* adjusted for a snapshot */
+    r->model = r->setup.model;
+    r->foreign = r->setup.foreign;
+    r->steps = r->setup.steps;
+    r->batch = &r->setup.batch;
     if (status != GC_OK)
         return status;
-    if (spec->model.source != GC_MODEL_ENGINE)
-        return set_up_foreign(r, err);
-    size_t inputs;
-    status = check_shapes(spec, r->train, &inputs, err);
-    if (status != GC_OK)
-        return status;
-    size_t batch = spec->training.batch_size;
-    status = gc_engine_alloc(&spec->network, spec->loss, &spec->as_written,
-                             inputs, batch > EVAL_CHUNK ? batch : EVAL_CHUNK,
-                             &r->engine, err);
-    if (status != GC_OK)
-        return status;
-    unsigned long long init_seed = spec->network.seed
-        ? spec->network.seed : gc_seed_derive(spec->training.seed, 1);
-    status = gc_engine_init_params(r->engine, init_seed, err);
-    if (status != GC_OK)
-        return status;
-    r->model = gc_engine_model(r->engine);
-    r->steps = planned_steps(spec, r->train->samples);
-    return allocate_buffers(r, inputs, err);
+    if (r->foreign != NULL) {
+        r->localise = calloc(r->model->tensor_count, sizeof(bool));
+        if (r->localise == NULL)
+            return gc_error_set(err, GC_ENOMEM, "no memory for the run");
+    }
+    return allocate_buffers(r, r->setup.inputs, err);
 }
 
 static void tear_down(run_state *r)
 {
-    gc_dataset_free(r->train);
-    gc_dataset_free(r->test);
-    gc_engine_free(r->engine);
-    gc_foreign_free(r->foreign);
-    gc_snapshot_free(r->snapshot);
+    gc_setup_close(&r->setup);
     free(r->localise);
     gc_checker_free(r->checker);
     gc_probe_free(r->probe);
     gc_diagnosis_free(r->diagnosis);
-    if (r->shuffle_rng)
-        gsl_rng_free(r->shuffle_rng);
     if (r->check_rng)
         gsl_rng_free(r->check_rng);
-    free(r->order);
     free(r->grad);
-    free(r->batch_x);
-    free(r->batch_labels);
     free(r->checks);
     free(r->direction_reported);
     gc_health_free(r->health);
@@ -439,12 +285,12 @@ static void describe_model(run_state *r, gc_run_event *e)
              gc_model_source_name(spec->model.source));
     snprintf(e->loss, sizeof e->loss, "%s", gc_loss_name(spec->loss));
     if (spec->model.source == GC_MODEL_ENGINE) {
-        describe_network(spec, r->train->features, e->network,
+        describe_network(spec, r->setup.train->features, e->network,
                          sizeof e->network);
         return;
     }
     if (spec->model.source == GC_MODEL_SNAPSHOT) {
-        describe_network(spec, r->train->features, e->network,
+        describe_network(spec, r->setup.train->features, e->network,
                          sizeof e->network);
         snprintf(e->model, sizeof e->model,
                  "snapshot %.100s: the gradients in it are checked against "
@@ -472,8 +318,8 @@ static gc_status emit_run(run_state *r, gc_error *err)
     snprintf(e->blas, sizeof e->blas, "%s", gc_blas_name());
     e->seed = spec->training.seed;
     e->parameters = r->model ? r->model->param_count : 0;
-    e->train_samples = r->train->samples;
-    e->test_samples = r->test ? r->test->samples : 0;
+    e->train_samples = r->setup.train->samples;
+    e->test_samples = r->setup.test ? r->setup.test->samples : 0;
     e->planned_steps = r->steps;
     e->batch_size = spec->training.batch_size;
     e->learning_rate = spec->training.learning_rate;
@@ -485,24 +331,6 @@ static gc_status emit_run(run_state *r, gc_error *err)
 
 /* ---- one step ------------------------------------------------------------ */
 
-/* The samples of step `step`, taken in order through a permutation that
- * is reshuffled at each epoch when [training] shuffle is on. */
-static void fill_batch(run_state *r, size_t step)
-{
-    size_t n = r->train->samples, batch = r->spec->training.batch_size;
-    size_t features = r->train->features;
-    for (size_t i = 0; i < batch; i++) {
-        size_t position = (step * batch + i) % n;
-        if (position == 0 && r->spec->training.shuffle)
-            gsl_ran_shuffle(r->shuffle_rng, r->order, n, sizeof(size_t));
-        size_t s = r->order[position];
-        memcpy(r->batch_x + i * features, r->train->x + s * features,
-               features * sizeof(double));
-        r->batch_labels[i] = r->train->labels[s];
-    }
-    r->batch = (gc_batch){r->batch_x, r->batch_labels, batch, features};
-}
-
 static gc_status monitored_gradient(run_state *r, double *loss,
                                     gc_error *err)
 {
@@ -510,7 +338,7 @@ static gc_status monitored_gradient(run_state *r, double *loss,
     if (r->model->set_hook && r->spec->checks.traps)
         r->model->set_hook(r->model, gc_trap_hook, &r->monitor);
     gc_status status = r->model->gradient(r->model, r->model->params,
-                                          &r->batch, loss, r->grad, err);
+                                          r->batch, loss, r->grad, err);
     if (r->model->set_hook)
         r->model->set_hook(r->model, NULL, NULL);
     return status;
@@ -522,14 +350,7 @@ static gc_status monitored_update(run_state *r, gc_error *err)
     gc_trap_clear_flags();
     if (r->model->set_hook && r->spec->checks.traps)
         r->model->set_hook(r->model, gc_trap_hook, &r->monitor);
-    gc_status status = GC_OK;
-    if (r->model->update != NULL) {
-        status = r->model->update(r->model, r->model->params, r->grad, lr,
-                                  err);
-    } else {
-        for (size_t i = 0; i < r->model->param_count; i++)
-            r->model->params[i] -= lr * r->grad[i];
-    }
+    gc_status status = gc_setup_update(r->model, r->grad, lr, err);
     if (r->model->set_hook)
         r->model->set_hook(r->model, NULL, NULL);
     return status;
@@ -558,7 +379,7 @@ static void accumulate_window(run_state *r, double loss)
     r->last_loss = loss;
     if (v == NULL)
         return;
-    size_t L = v->layer_count, n = r->batch.count * v->width(r->model, L);
+    size_t L = v->layer_count, n = r->batch->count * v->width(r->model, L);
     const double *z = v->pre_activations(r->model, L);
     double sum = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -611,8 +432,8 @@ static void observe_health(run_state *r)
     const gc_layer_view *v = r->model->layers;
     gc_health_batch b;
     memset(&b, 0, sizeof b);
-    b.count = r->batch.count;
-    b.x = r->batch.x;
+    b.count = r->batch->count;
+    b.x = r->batch->x;
     if (v != NULL) {
         size_t L = v->layer_count, k = v->width(r->model, L);
         for (size_t l = 1; l <= L && l <= GC_MAX_LAYERS; l++)
@@ -620,7 +441,7 @@ static void observe_health(run_state *r)
         for (size_t s = 0; s < b.count; s++)
             for (size_t u = 0; u < k; u++)
                 r->targets[s * k + u] =
-                    gc_loss_target(k, r->batch.labels[s], u);
+                    gc_loss_target(k, r->batch->labels[s], u);
         b.targets = r->targets;
     }
     gc_health_observe_batch(r->health, &b);
@@ -654,7 +475,7 @@ static gc_status update_ascent(run_state *r, size_t step, gc_error *err)
     }
     u.gradient_norm = sqrt(g2);
     u.update_norm = sqrt(d2);
-    gc_status status = m->loss(m, m->params, &r->batch, &u.loss_after, NULL,
+    gc_status status = m->loss(m, m->params, r->batch, &u.loss_after, NULL,
                                err);
     if (status != GC_OK)
         return status;
@@ -706,7 +527,7 @@ static gc_status health_measure(run_state *r, size_t step, bool window_end,
                      v->layer_count == w.layer_count;
     for (size_t l = 1; w.deltas_known && l <= w.layer_count; l++) {
         const double *d = v->deltas(m, l);
-        size_t count = r->batch.count * v->width(m, l);
+        size_t count = r->batch->count * v->width(m, l);
         double s2 = 0.0;
         for (size_t i = 0; d != NULL && i < count; i++)
             s2 += d[i] * d[i];
@@ -777,10 +598,10 @@ static gc_status recheck_rounding(run_state *r, size_t step, bool elements,
                                         : check_options(r->spec);
     options.step_scale *= GC_ROUNDING_STEP_FACTOR;
     gc_status status =
-        elements ? gc_check_elements(r->checker, r->model, &r->batch,
+        elements ? gc_check_elements(r->checker, r->model, r->batch,
                                      r->grad, &options, r->recheck_rng,
                                      r->rechecks, err)
-                 : gc_check_directions(r->checker, r->model, &r->batch,
+                 : gc_check_directions(r->checker, r->model, r->batch,
                                        r->grad, &options, r->recheck_rng,
                                        r->rechecks, err);
     if (status != GC_OK)
@@ -839,7 +660,7 @@ static gc_status probe_layers(run_state *r, size_t step, gc_error *err)
                                     r->grad + ti->offset, n, err);
         if (status != GC_OK || !w || v == NULL)
             continue;
-        size_t values = r->batch.count * v->width(r->model, ti->layer);
+        size_t values = r->batch->count * v->width(r->model, ti->layer);
         status = emit_histogram(r, step, ti->layer, GC_QTY_PRE_ACTIVATIONS,
                                 v->pre_activations(r->model, ti->layer),
                                 values, err);
@@ -865,14 +686,14 @@ static void fill_evidence(run_state *r, size_t step,
     ev->checks = r->checks;
     ev->grad = r->grad;
     ev->numeric = gc_checker_numeric(r->checker);
-    ev->batch_count = r->batch.count;
+    ev->batch_count = r->batch->count;
     ev->pass_below = r->spec->checks.pass_below;
     ev->fail_above = r->spec->checks.fail_above;
     ev->numeric_delta_scale = 1.0;
     if (v == NULL)
         return;
     ev->layer_count = v->layer_count;
-    ev->numeric_delta_scale = v->loss_is_batch_mean ? (double)r->batch.count
+    ev->numeric_delta_scale = v->loss_is_batch_mean ? (double)r->batch->count
                                                     : 1.0;
     for (size_t l = 0; l <= v->layer_count; l++)
         ev->widths[l] = v->width(m, l);
@@ -892,7 +713,7 @@ static void fill_evidence(run_state *r, size_t step,
 static gc_status full_check(run_state *r, size_t step, gc_error *err)
 {
     gc_check_options options = element_options(r);
-    gc_status status = gc_check_elements(r->checker, r->model, &r->batch,
+    gc_status status = gc_check_elements(r->checker, r->model, r->batch,
                                          r->grad, &options, r->check_rng,
                                          r->checks, err);
     if (status == GC_OK)
@@ -927,7 +748,7 @@ static gc_status direction_checks(run_state *r, size_t step, bool record,
                                   bool *wants_full, gc_error *err)
 {
     gc_check_options options = check_options(r->spec);
-    gc_status status = gc_check_directions(r->checker, r->model, &r->batch,
+    gc_status status = gc_check_directions(r->checker, r->model, r->batch,
                                            r->grad, &options, r->check_rng,
                                            r->checks, err);
     if (status == GC_OK)
@@ -960,7 +781,7 @@ static gc_status one_step(run_state *r, size_t step, bool *stop,
                           gc_error *err)
 {
     const gc_checks_spec *checks = &r->spec->checks;
-    fill_batch(r, step);
+    gc_setup_fill_batch(&r->setup, step);
     r->monitor.step = step;
     double loss;
     gc_status status = monitored_gradient(r, &loss, err);
@@ -1014,7 +835,7 @@ static gc_status one_step(run_state *r, size_t step, bool *stop,
 
 static double test_accuracy(run_state *r, gc_error *err)
 {
-    const gc_dataset *test = r->test;
+    const gc_dataset *test = r->setup.test;
     if (test == NULL || test->samples == 0 || r->model->predict == NULL)
         return NAN;
     int classes[EVAL_CHUNK];
@@ -1159,7 +980,7 @@ gc_status gc_run(const gc_spec *spec, gc_sink *const *sinks,
     clock_gettime(CLOCK_MONOTONIC, &r.started);
     gc_status status = set_up(&r, err);
     bool run_emitted = false;
-    if (status == GC_OK || (status == GC_EMODEL && r.train != NULL)) {
+    if (status == GC_OK || (status == GC_EMODEL && r.setup.train != NULL)) {
         gc_status s = emit_run(&r, err);
         run_emitted = s == GC_OK;
         if (status == GC_OK)
@@ -1183,8 +1004,11 @@ gc_status gc_run(const gc_spec *spec, gc_sink *const *sinks,
             last_progress = now;
         }
     }
+    size_t steps_done = r.monitor.fatal_seen ? step - 1 : step;
+    if (status == GC_OK && hooks && hooks->finished)
+        hooks->finished(hooks->finished_context, r.model, steps_done);
     if (status == GC_OK)
-        status = finish(&r, r.monitor.fatal_seen ? step - 1 : step, err);
+        status = finish(&r, steps_done, err);
     if (status == GC_EMODEL && run_emitted) {
         gc_error model_err = *err;
         size_t done = step > 0 ? step - 1 : 0;

@@ -1,7 +1,7 @@
 /* run.h - the run loop: train the configured network, check, probe, trap
  * and diagnose at every step, and send every event to the sinks.
  *
- * config -> spec -> data + engine (model under test) -> for each step:
+ * config -> spec -> data + model under test (setup.h) -> for each step:
  * gradient under traps, random-direction checks, full checks with
  * histograms every [checks] full_every steps, the training curve, the
  * update.  Findings come from the diagnosis (diagnosis.h).  The sinks are
@@ -25,6 +25,13 @@ typedef struct {
     /* When non-NULL and non-zero, the run stops after the current step and
      * still reports everything (summary.interrupted). */
     volatile sig_atomic_t *interrupted;
+    /* Called once after the last step (may be NULL), before the end of
+     * the run is reported: the model with the parameters the steps left
+     * (valid only during the call) and the number of steps done.  The
+     * tests compare it with a session (session.h). */
+    void (*finished)(void *context, const gc_model *model,
+                     size_t steps_done);
+    void *finished_context;
 } gc_run_hooks;
 
 /* Runs the spec.  GC_OK means the run happened (it may have trapped or
@@ -34,9 +41,5 @@ typedef struct {
 gc_status gc_run(const gc_spec *spec, gc_sink *const *sinks,
                  size_t sink_count, const gc_run_hooks *hooks,
                  gc_summary_event *summary, gc_error *err);
-
-/* Derives an independent 64-bit seed for stream `stream` of a run (the
- * SplitMix64 finaliser of seed + stream * golden ratio). */
-unsigned long long gc_seed_derive(unsigned long long seed, unsigned stream);
 
 #endif

@@ -2,11 +2,14 @@
  * commands that look closely at one step (gradcheck trace, gradcheck
  * sweep).
  *
- * A session loads the data and builds the model exactly as gc_run does
- * (same seeds, same batch order), then trains with the model's own
- * gradient and update, and no checks, up to the step asked for.  The
- * checks of gc_run leave the parameters unchanged, so step N of a session
- * holds the parameters and the batch of step N of the full run.
+ * A session takes its data, its model (from any [model] source), its seed
+ * streams and its batch order from setup.h, as gc_run does, then trains
+ * with the model's own gradient and update, and no checks, up to the
+ * step asked for.  The checks of gc_run leave the parameters unchanged,
+ * so step N of a session holds the parameters and the batch of step N of
+ * the full run (tests/test_session.c compares them).  A snapshot has one
+ * step, 0; a plugin or pipe runs in its child process until
+ * gc_session_free().
  *
  * Shapes: the batch of the current step is batch_size x features,
  * row-major, as gc_batch says (model.h).

@@ -215,31 +215,46 @@ static gc_status trace_layers(gc_model *m, const gc_batch *batch,
     trace->layer_count = L;
     trace->loss_is_batch_mean = v->loss_is_batch_mean;
     double scale = v->loss_is_batch_mean ? (double)B : 1.0;
-    double share;
-    gc_status status = v->sample_loss_unit(m, L, sample, 0, rows[L].z[0],
-                                           &share, NULL, err);
-    if (status != GC_OK)
-        return status;
-    trace->sample_loss = scale * share;
+    bool numeric = trace->have_numeric_deltas;
+    gc_status status = GC_OK;
+    if (numeric) {
+        double share;
+        status = v->sample_loss_unit(m, L, sample, 0, rows[L].z[0], &share,
+                                     NULL, err);
+        if (status != GC_OK)
+            return status;
+        trace->sample_loss = scale * share;
+    }
     if (v->loss_name != NULL)
         snprintf(trace->loss_name, sizeof trace->loss_name, "%s",
                  v->loss_name(m));
     for (size_t l = 1; l <= L && status == GC_OK; l++) {
         gc_trace_layer *t = &trace->layers[l];
         trace_forward(m, l, &rows[l], t);
-        status = numeric_deltas(m, l, sample, scale, step_scale, rows[l].z,
-                                t->width, rows[l].numeric,
-                                &trace->loss_evaluations, err);
+        t->have_numeric_delta = numeric;
+        if (numeric)
+            status = numeric_deltas(m, l, sample, scale, step_scale,
+                                    rows[l].z, t->width, rows[l].numeric,
+                                    &trace->loss_evaluations, err);
+        else
+            for (size_t i = 0; i < t->width; i++)
+                rows[l].numeric[i] = NAN;
         if (status != GC_OK)
             break;
         memcpy(t->numeric_delta, rows[l].numeric, t->shown * sizeof(double));
-        t->numeric_delta_norm = norm(rows[l].numeric, t->width);
+        t->numeric_delta_norm = numeric ? norm(rows[l].numeric, t->width)
+                                        : NAN;
         t->have_delta = rows[l].delta != NULL;
+        t->delta_rel_error = t->delta_sum = NAN;
         if (t->have_delta) {
             memcpy(t->delta, rows[l].delta, t->shown * sizeof(double));
             t->delta_norm = norm(rows[l].delta, t->width);
-            t->delta_rel_error = gc_trace_rel_error(
-                rows[l].delta, rows[l].numeric, t->width);
+            t->delta_sum = 0.0;
+            for (size_t i = 0; i < t->width; i++)
+                t->delta_sum += rows[l].delta[i];
+            if (numeric)
+                t->delta_rel_error = gc_trace_rel_error(
+                    rows[l].delta, rows[l].numeric, t->width);
         }
         if (l < L)
             trace_chain(m, l, rows, t, scratch);
@@ -353,7 +368,8 @@ gc_status gc_trace_compute(gc_model *m, const gc_batch *batch, size_t step,
     trace->step_scale = step_scale;
     trace->sample_loss = NAN;
     const gc_layer_view *v = m->layers;
-    trace->have_layers = v != NULL && v->sample_loss_unit != NULL;
+    trace->have_layers = v != NULL;
+    trace->have_numeric_deltas = v != NULL && v->sample_loss_unit != NULL;
     size_t block = m->param_count * 2;
     if (trace->have_layers) {
         size_t widths = 0, max_width = 0;

@@ -3,12 +3,16 @@
  *
  * gc_trace_compute() reads everything through gc_model (model.h):
  *   - with the layer view: each layer's z and a for the sample, the
- *     model's own delta dl/dz, the numeric delta from central differences
- *     of sample_loss_unit, and, for a hidden layer, the chain rule
- *     (W_(l+1)^T delta_(l+1)) * f'(z_l) applied to the model's own delta
- *     above; for the output, dl/da when the model shows it, and for a
- *     softmax output the diagonal-only product s(1-s) g beside the full
- *     Jacobian product s * (g - s.g);
+ *     model's own delta dl/dz (when it shows deltas), and, for a hidden
+ *     layer, the chain rule (W_(l+1)^T delta_(l+1)) * f'(z_l) applied to
+ *     the model's own delta above; for the output, dl/da when the model
+ *     shows it, and for a softmax output the diagonal-only product
+ *     s(1-s) g beside the full Jacobian product s * (g - s.g), and the
+ *     sum of the model's delta over the units (0 for a true softmax
+ *     delta);
+ *   - with the layer view's sample_loss_unit as well: the sample's loss
+ *     and the numeric delta from central differences of it (a plugin or
+ *     pipe has no such partial evaluation: no numeric deltas);
  *   - always: the model's gradient of each tensor and the central
  *     difference of the batch loss for the entries shown.
  * What the model does not show is flagged (have_* false), never guessed.
@@ -64,9 +68,10 @@ typedef struct {
     /* f'(z) for elementwise activations (NaN for softmax or unknown) */
     double slope[GC_TRACE_UNITS];
     /* backward: the model's dl/dz of the sample, and the numeric one */
-    bool have_delta;
+    bool have_delta, have_numeric_delta;
     double delta[GC_TRACE_UNITS], numeric_delta[GC_TRACE_UNITS];
     double delta_norm, numeric_delta_norm, delta_rel_error;
+    double delta_sum;                  /* model delta, over every unit */
     /* hidden layers: the chain rule from the model's own delta above */
     bool have_chain;
     double chain[GC_TRACE_UNITS];
@@ -88,6 +93,7 @@ typedef struct {
     double step_scale;                 /* [checks] step_scale */
     double batch_loss;
     bool have_layers;                  /* the model shows a layer view */
+    bool have_numeric_deltas;          /* ... with sample_loss_unit */
     bool loss_is_batch_mean;
     char loss_name[32];                /* "" when the model does not say */
     double sample_loss;                /* l_b of the sample (NaN if unknown) */

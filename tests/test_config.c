@@ -8,6 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "cli_run.h"
 #include "config.h"
 #include "spec.h"
 #include "status.h"
@@ -155,6 +156,8 @@ static void assert_defaults(const gc_spec *s)
     cr_assert(s->checks.fail_above == 1e-4);
     cr_assert(s->checks.traps);
     cr_assert_eq(s->checks.drift_window, 250);
+    cr_assert_eq(s->checks.difference, GC_DIFFERENCE_CENTRAL);
+    cr_assert_eq(s->checks.threads, 0);
 
     cr_assert_str_eq(s->report.json, "");
     cr_assert_eq(s->report.histogram_bins, 30);
@@ -627,6 +630,137 @@ Test(config, numbers_out_of_range)
                  "[report] histogram_bins", "from 1 to 1000", NULL);
     expect_error("[report]\nhistogram_bins = 1001\n",
                  "[report] histogram_bins", "got '1001'", NULL);
+}
+
+/* ---- [checks] difference and threads ------------------------------------ */
+
+Test(config, every_difference_scheme_is_accepted)
+{
+    static const struct {
+        const char *text;
+        gc_difference value;
+    } schemes[] = {
+        {"central", GC_DIFFERENCE_CENTRAL},
+        {"richardson", GC_DIFFERENCE_RICHARDSON},
+        {"complex-step", GC_DIFFERENCE_COMPLEX},
+    };
+    char text[128];
+    for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
+        snprintf(text, sizeof text, "[checks]\ndifference = %s\n",
+                 schemes[i].text);
+        cr_assert_eq(parse_ok(text).checks.difference, schemes[i].value,
+                     "%s", schemes[i].text);
+        /* an inline comment and spaces around the value are not part
+         * of it */
+        snprintf(text, sizeof text,
+                 "[checks]\ndifference =   %s   ; the scheme\n",
+                 schemes[i].text);
+        cr_assert_eq(parse_ok(text).checks.difference, schemes[i].value,
+                     "%s with a comment", schemes[i].text);
+    }
+    /* choice values ignore case (docs/config.md), like `type = MSE` */
+    cr_assert_eq(parse_ok("[checks]\ndifference = Complex-Step\n")
+                 .checks.difference, GC_DIFFERENCE_COMPLEX);
+    cr_assert_eq(parse_ok("[checks]\ndifference = RICHARDSON\n")
+                 .checks.difference, GC_DIFFERENCE_RICHARDSON);
+    /* the default is central, and a later key does not disturb it */
+    cr_assert_eq(parse_ok("[checks]\nthreads = 2\n").checks.difference,
+                 GC_DIFFERENCE_CENTRAL);
+}
+
+Test(config, bad_difference_schemes)
+{
+    static const char *const bad[] = {
+        "forward", "complex", "complex_step", "richardson2", "centra",
+        "central richardson", "",
+    };
+    char text[128], got[64];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "[checks]\nfail_above = 1e-4\n"
+                 "difference = %s\n", bad[i]);
+        snprintf(got, sizeof got, "got '%s'", bad[i]);
+        expect_error(text, "bad.cfg:3:", "[checks] difference",
+                     "expected one of: central, richardson, complex-step",
+                     got, NULL);
+    }
+    /* a key of [checks] is not a key of another section */
+    expect_error("[training]\ndifference = central\n", "bad.cfg:2:",
+                 "unknown key 'difference' in [training]", NULL);
+}
+
+Test(config, thread_counts_are_accepted)
+{
+    static const size_t counts[] = {0, 1, 2, 8, 1023, 1024};
+    char text[64];
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        snprintf(text, sizeof text, "[checks]\nthreads = %zu\n",
+                 counts[i]);
+        cr_assert_eq(parse_ok(text).checks.threads, counts[i], "%zu",
+                     counts[i]);
+    }
+    gc_spec s = parse_ok("[checks]\nthreads = 4\ndifference = richardson\n");
+    cr_assert_eq(s.checks.threads, 4);
+    cr_assert_eq(s.checks.difference, GC_DIFFERENCE_RICHARDSON);
+}
+
+Test(config, bad_thread_counts)
+{
+    static const char *const bad[] = {
+        "1025", "-1", "+2", "2.5", "1e2", "0x4", "four", "", "4 threads",
+        "99999999999999999999999",
+    };
+    char text[128], got[64];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "[checks]\n\nthreads = %s\n", bad[i]);
+        snprintf(got, sizeof got, "got '%s'", bad[i]);
+        expect_error(text, "bad.cfg:3:", "[checks] threads", got, NULL);
+    }
+    /* the message says which numbers would do, for an out-of-range
+     * value and for one that is not a whole number */
+    expect_error("[checks]\nthreads = 1025\n", "[checks] threads",
+                 "expected a whole number from 0 to 1024 (0 = every core)",
+                 NULL);
+    expect_error("[checks]\nthreads = 2.5\n", "[checks] threads",
+                 "expected a whole number from 0 to 1024", NULL);
+}
+
+/* The command line turns either error into exit status 2 with the
+ * reader's message, prefixed "gradcheck: ", on standard error, and no
+ * report on standard output. */
+Test(config, cli_exits_2_on_a_bad_difference_or_thread_count)
+{
+    static const struct {
+        const char *text, *fragment;
+    } cases[] = {
+        {"[checks]\ndifference = forward\n",
+         ":2: [checks] difference: expected one of: central, richardson, "
+         "complex-step, got 'forward'"},
+        {"[training]\nsteps = 1\n[checks]\nthreads = 2000\n",
+         ":4: [checks] threads: expected a whole number from 0 to 1024 "
+         "(0 = every core), got '2000'"},
+    };
+    char dir[4096], path[4096];
+    gc_cli_dir_make(dir, sizeof dir);
+    gc_cli_path(path, sizeof path, dir, "bad.cfg");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gc_cli_write(path, cases[i].text);
+        const char *const commands[][3] = {
+            {path, NULL, NULL}, {"trace", path, NULL},
+            {"sweep", path, NULL},
+        };
+        for (size_t c = 0; c < 3; c++) {
+            gc_cli_result r;
+            gc_cli_run(&r, dir, commands[c]);
+            cr_assert_eq(r.status, 2, "case %zu, command %zu: status %d",
+                         i, c, r.status);
+            assert_has(r.err, "gradcheck: ");
+            assert_has(r.err, path);
+            assert_has(r.err, cases[i].fragment);
+            cr_assert_str_eq(r.out, "", "case %zu, command %zu", i, c);
+            gc_cli_result_free(&r);
+        }
+    }
+    gc_cli_dir_remove(dir);
 }
 
 /* ---- the layer list ----------------------------------------------------- */

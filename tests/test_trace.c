@@ -335,3 +335,169 @@ Test(trace, cli_trace_at_a_later_step_prints_every_layer)
     gc_cli_result_free(&r);
     gc_cli_dir_remove(dir);
 }
+
+/* ---- models gradcheck did not build (docs/sources/) ---------------------- */
+
+#define PLUGIN_CFG GC_SOURCE_DIR "/fixtures/plugins/mlp.cfg"
+#define PLUGIN_SE_CFG GC_SOURCE_DIR \
+    "/fixtures/plugins/mlp-softmax-elementwise.cfg"
+#define SNAPSHOT_CORRECT GC_SOURCE_DIR "/fixtures/snapshots/correct.cfg"
+#define SNAPSHOT_SE GC_SOURCE_DIR \
+    "/fixtures/snapshots/softmax-elementwise.cfg"
+/* The plugin's chain rule and its own hidden delta are the same formula
+ * in the same double arithmetic (mlp.c): they agree to rounding. */
+#define PLUGIN_CHAIN_REL 1e-12
+/* The diagonal-only softmax delta of the elementwise plugin sums to
+ * sum_k s_k (1 - s_k) g_k, which is not 0: on sample 0 of step 0 it is
+ * -1.5e-2 against the 1e-17 of the correct plugin; 1e-4 lies between. */
+#define NONZERO_SUM 1e-4
+
+/* A session on the plugin at path `plugin` for the config `cfg`. */
+static gc_session *plugin_session(const char *cfg, const char *plugin)
+{
+    gc_error err;
+    gc_session *session;
+    cr_assert_eq(gc_config_load(cfg, &spec, &err), GC_OK, "%s",
+                 err.message);
+    snprintf(spec.model.path, sizeof spec.model.path, "%s", plugin);
+    cr_assert_eq(gc_session_open(&spec, &session, &err), GC_OK, "%s",
+                 err.message);
+    return session;
+}
+
+/* A plugin shows z, a and its deltas but cannot evaluate one sample's
+ * loss: the trace keeps what is shown and flags the numeric deltas as
+ * absent instead of inventing them. */
+Test(trace, plugin_shows_its_own_deltas_and_no_numeric_ones)
+{
+    gc_error err;
+    gc_session *session = plugin_session(PLUGIN_CFG, GC_PLUGIN_MLP);
+    cr_assert_eq(gc_session_advance(session, 4, &err), GC_OK, "%s",
+                 err.message);
+    cr_assert_eq(gc_trace_compute(gc_session_model(session),
+                                  gc_session_batch(session), 4, 2, 1.0,
+                                  &trace, &err), GC_OK, "%s", err.message);
+    cr_assert(trace.have_layers);
+    cr_assert_not(trace.have_numeric_deltas);
+    cr_assert(isnan(trace.sample_loss));
+    cr_assert_eq(trace.layer_count, 2);
+    const gc_trace_layer *out = &trace.layers[2], *hidden = &trace.layers[1];
+    cr_assert(out->softmax);
+    cr_assert(out->have_delta);
+    cr_assert_not(out->have_numeric_delta);
+    cr_assert_not(out->have_g);
+    cr_assert_neq(out->delta_norm, 0.0);
+    gc_assert_close(out->delta_sum, 0.0, 0.0, SUM_ZERO_ABS);
+    cr_assert(hidden->have_chain);
+    cr_assert_lt(hidden->chain_rel_error, PLUGIN_CHAIN_REL);
+    /* the gradients are still checked, by whole-batch differences */
+    cr_assert_eq(trace.tensor_count, 4);
+    cr_assert_lt(trace.tensors[3].shown_rel_error, NUMERIC_REL);
+    gc_session_free(session);
+
+    session = plugin_session(PLUGIN_SE_CFG, GC_PLUGIN_MLP_SE);
+    cr_assert_eq(gc_trace_compute(gc_session_model(session),
+                                  gc_session_batch(session), 0, 0, 1.0,
+                                  &trace, &err), GC_OK, "%s", err.message);
+    cr_assert_gt(fabs(trace.layers[2].delta_sum), NONZERO_SUM);
+    gc_session_free(session);
+}
+
+Test(trace, cli_trace_and_sweep_on_the_plugin)
+{
+    char dir[4096];
+    gc_cli_dir_make(dir, sizeof dir);
+    gc_cli_result r;
+    const char *args[] = {"trace", "--plugin", GC_PLUGIN_MLP, "--step", "3",
+                          PLUGIN_CFG, NULL};
+    gc_cli_run(&r, dir, args);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "layer 2, 10 units, softmax") != NULL, "%s",
+              r.out);
+    cr_assert(strstr(r.out, "sum of the model's delta over the 10 units")
+              != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "numeric deltas are not exposed") != NULL,
+              "%s", r.out);
+    cr_assert(strstr(r.out, "g = dl/da is not exposed") != NULL, "%s",
+              r.out);
+    cr_assert(strstr(r.out, "n/a") != NULL);
+    cr_assert(strstr(r.out, "kink/none") == NULL, "%s", r.out);
+    gc_cli_result_free(&r);
+
+    const char *sweep[] = {"sweep", "--plugin", GC_PLUGIN_MLP, "--tensor",
+                           "layer2.W", PLUGIN_CFG, NULL};
+    gc_cli_run(&r, dir, sweep);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "<- chosen") != NULL, "%s", r.out);
+    gc_cli_result_free(&r);
+
+    /* without --plugin the fixture names no shared object */
+    const char *bare[] = {"trace", PLUGIN_CFG, NULL};
+    gc_cli_run(&r, dir, bare);
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "[model] path") != NULL, "%s", r.err);
+    gc_cli_result_free(&r);
+    gc_cli_dir_remove(dir);
+}
+
+/* A snapshot holds the parameters and a gradient but no deltas; the
+ * declared forward gives z, a, g and the numeric deltas, and the output
+ * products say which delta the saved gradient came from. */
+Test(trace, snapshot_shows_the_softmax_products_without_model_deltas)
+{
+    gc_error err;
+    gc_session *session;
+    cr_assert_eq(gc_config_load(SNAPSHOT_SE, &spec, &err), GC_OK, "%s",
+                 err.message);
+    cr_assert_eq(gc_session_open(&spec, &session, &err), GC_OK, "%s",
+                 err.message);
+    cr_assert_eq(gc_session_planned_steps(session), 1);
+    cr_assert_eq(gc_trace_compute(gc_session_model(session),
+                                  gc_session_batch(session), 0, 0, 1.0,
+                                  &trace, &err), GC_OK, "%s", err.message);
+    cr_assert(trace.have_numeric_deltas);
+    const gc_trace_layer *out = &trace.layers[2];
+    cr_assert(out->softmax);
+    cr_assert(out->have_g);
+    cr_assert_not(out->have_delta);
+    cr_assert_not(trace.layers[1].have_chain);
+    /* the declared forward's numeric delta is the full Jacobian product */
+    for (size_t i = 0; i < out->shown; i++)
+        gc_assert_close(out->numeric_delta[i], out->jacobian[i],
+                        NUMERIC_REL, NUMERIC_ABS);
+    /* the saved gradient (diagonal-only numpy backward) is not the
+     * numeric one */
+    cr_assert_gt(trace.tensors[3].shown_rel_error, 1e-2);
+    gc_session_free(session);
+}
+
+Test(trace, cli_trace_and_sweep_on_a_snapshot)
+{
+    char dir[4096];
+    gc_cli_dir_make(dir, sizeof dir);
+    gc_cli_result r;
+    const char *args[] = {"trace", "--sample", "5", SNAPSHOT_CORRECT, NULL};
+    gc_cli_run(&r, dir, args);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "step 0, sample 5 of a batch of 16") != NULL,
+              "%s", r.out);
+    cr_assert(strstr(r.out, "s(g-s.g)") != NULL, "%s", r.out);
+    cr_assert(strstr(r.out, "the model does not expose its deltas") != NULL,
+              "%s", r.out);
+    gc_cli_result_free(&r);
+
+    const char *sweep[] = {"sweep", SNAPSHOT_CORRECT, NULL};
+    gc_cli_run(&r, dir, sweep);
+    cr_assert_eq(r.status, 0, "%s", r.err);
+    cr_assert(strstr(r.out, "layer1.W (32 elements), step 0") != NULL,
+              "%s", r.out);
+    gc_cli_result_free(&r);
+
+    /* a snapshot is one step */
+    const char *late[] = {"trace", "--step", "1", SNAPSHOT_CORRECT, NULL};
+    gc_cli_run(&r, dir, late);
+    cr_assert_eq(r.status, 2);
+    cr_assert(strstr(r.err, "no step 1") != NULL, "%s", r.err);
+    gc_cli_result_free(&r);
+    gc_cli_dir_remove(dir);
+}

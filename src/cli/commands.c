@@ -5,8 +5,8 @@
 
 #include "config.h"
 #include "report_trace.h"
-#include "run.h"
 #include "session.h"
+#include "setup.h"
 #include "sweep.h"
 #include "trace.h"
 
@@ -19,12 +19,13 @@
 
 void gc_cli_commands_usage(FILE *stream)
 {
-    fputs("  gradcheck trace [--step N] [--sample K] MODEL.cfg\n"
+    fputs("  gradcheck trace [--step N] [--sample K] [--plugin FILE] "
+          "MODEL.cfg\n"
           "      forward and backward of one sample of one step, layer by\n"
           "      layer, each delta and gradient beside its finite difference\n"
           "      (defaults: step 0, sample 0)\n"
-          "  gradcheck sweep [--tensor NAME] [--step N] [--json FILE] "
-          "MODEL.cfg\n"
+          "  gradcheck sweep [--tensor NAME] [--step N] [--json FILE]\n"
+          "                  [--plugin FILE] MODEL.cfg\n"
           "      one tensor's directional check at steps h from 1e-12 to\n"
           "      1e-1: the error curve, with the step gradcheck takes\n"
           "      (defaults: the first tensor, step 0)\n",
@@ -36,6 +37,7 @@ typedef struct {
     size_t step, sample;
     const char *tensor;
     const char *json;
+    const char *plugin;
 } command_options;
 
 /* A non-negative integer option value; false (and a message) if not. */
@@ -54,16 +56,17 @@ static bool parse_count(const char *option, const char *text, size_t *out)
 }
 
 /* Parses argv[1..] for the options `allowed` names ("step", "sample",
- * "tensor", "json"); returns 0 or an exit status. */
+ * "tensor", "json", "plugin"); returns 0 or an exit status. */
 static int parse(int argc, char **argv, const char *allowed,
                  command_options *o)
 {
     *o = (command_options){0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *names[] = {"step", "sample", "tensor", "json"};
+        const char *names[] = {"step", "sample", "tensor", "json",
+                               "plugin"};
         bool matched = false;
-        for (size_t n = 0; n < 4 && !matched; n++) {
+        for (size_t n = 0; n < 5 && !matched; n++) {
             size_t len = strlen(names[n]);
             if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, names[n], len) ||
                 (a[2 + len] != '\0' && a[2 + len] != '='))
@@ -87,6 +90,8 @@ static int parse(int argc, char **argv, const char *allowed,
                 o->tensor = value;
             if (n == 3)
                 o->json = value;
+            if (n == 4)
+                o->plugin = value;
             a = NULL;
         }
         if (a == NULL)
@@ -121,6 +126,17 @@ static int open_at(const command_options *o, gc_spec *spec,
         fprintf(stderr, "gradcheck: %s\n", err.message);
         return EXIT_USAGE;
     }
+    if (o->plugin != NULL) {
+        /* as gradcheck --plugin FILE does for a run (main.c) */
+        if (strlen(o->plugin) >= sizeof spec->model.path) {
+            fprintf(stderr, "gradcheck: --plugin: a path of at most %zu "
+                    "characters expected\n", sizeof spec->model.path - 1);
+            return EXIT_USAGE;
+        }
+        spec->model.source = GC_MODEL_PLUGIN;
+        snprintf(spec->model.path, sizeof spec->model.path, "%s",
+                 o->plugin);
+    }
     gc_status status = gc_session_open(spec, session, &err);
     if (status == GC_OK && o->step >= gc_session_planned_steps(*session))
         status = gc_error_set(&err, GC_EUSAGE, "%s has %zu steps (0 to "
@@ -140,7 +156,7 @@ static int open_at(const command_options *o, gc_spec *spec,
 int gc_cli_trace(int argc, char **argv)
 {
     command_options o;
-    int rc = parse(argc, argv, "step sample", &o);
+    int rc = parse(argc, argv, "step sample plugin", &o);
     if (rc != 0)
         return rc;
     static gc_spec spec;
@@ -164,7 +180,7 @@ int gc_cli_trace(int argc, char **argv)
 int gc_cli_sweep(int argc, char **argv)
 {
     command_options o;
-    int rc = parse(argc, argv, "step tensor json", &o);
+    int rc = parse(argc, argv, "step tensor json plugin", &o);
     if (rc != 0)
         return rc;
     static gc_spec spec;
@@ -192,7 +208,8 @@ int gc_cli_sweep(int argc, char **argv)
      * so one config always sweeps along the same u. */
     gc_status status = gc_sweep_compute(
         model, gc_session_batch(session), tensor, o.step,
-        spec.checks.step_scale, gc_seed_derive(spec.training.seed, 3),
+        spec.checks.step_scale,
+        gc_seed_derive(spec.training.seed, GC_SEED_CHECKS),
         &sweep, &err);
     if (status == GC_OK)
         status = gc_sweep_write_text(&sweep, o.config, stdout, &err);
