@@ -34,9 +34,9 @@ gc_status gc_probe_alloc(size_t max_values, size_t bins, gc_probe **out,
 void gc_probe_free(gc_probe *probe);
 
 /* Fills ev (count, nonfinite, mean, std, min, max, bins, edges, counts,
- * binned: how many values the counts hold) from values[0..n).  edges and counts point into the probe and stay
- * valid until its next use.  step, layer, quantity and mean_trend are
- * left for the caller. */
+ * binned: how many values the counts hold) from values[0..n).  edges and
+ * counts point into the probe and stay valid until its next use.  step,
+ * layer, quantity and mean_trend are left for the caller. */
 gc_status gc_probe_histogram(gc_probe *probe, const double *values, size_t n,
                              gc_histogram_event *ev, gc_error *err);
 
