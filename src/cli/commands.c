@@ -4,6 +4,8 @@
 #include "commands.h"
 
 #include "config.h"
+#include "report_html.h"
+#include "report_replay.h"
 #include "report_trace.h"
 #include "run.h"
 #include "session.h"
@@ -23,8 +25,8 @@ void gc_cli_commands_usage(FILE *stream)
           "      forward and backward of one sample of one step, layer by\n"
           "      layer, each delta and gradient beside its finite difference\n"
           "      (defaults: step 0, sample 0)\n"
-          "  gradcheck sweep [--tensor NAME] [--step N] [--json FILE] "
-          "MODEL.cfg\n"
+          "  gradcheck sweep [--tensor NAME] [--step N] [--json FILE]\n"
+          "                  [--html FILE] MODEL.cfg\n"
           "      one tensor's directional check at steps h from 1e-12 to\n"
           "      1e-1: the error curve, with the step gradcheck takes\n"
           "      (defaults: the first tensor, step 0)\n",
@@ -36,6 +38,7 @@ typedef struct {
     size_t step, sample;
     const char *tensor;
     const char *json;
+    const char *html;
 } command_options;
 
 /* A non-negative integer option value; false (and a message) if not. */
@@ -54,16 +57,16 @@ static bool parse_count(const char *option, const char *text, size_t *out)
 }
 
 /* Parses argv[1..] for the options `allowed` names ("step", "sample",
- * "tensor", "json"); returns 0 or an exit status. */
+ * "tensor", "json", "html"); returns 0 or an exit status. */
 static int parse(int argc, char **argv, const char *allowed,
                  command_options *o)
 {
     *o = (command_options){0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *names[] = {"step", "sample", "tensor", "json"};
+        const char *names[] = {"step", "sample", "tensor", "json", "html"};
         bool matched = false;
-        for (size_t n = 0; n < 4 && !matched; n++) {
+        for (size_t n = 0; n < 5 && !matched; n++) {
             size_t len = strlen(names[n]);
             if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, names[n], len) ||
                 (a[2 + len] != '\0' && a[2 + len] != '='))
@@ -87,6 +90,8 @@ static int parse(int argc, char **argv, const char *allowed,
                 o->tensor = value;
             if (n == 3)
                 o->json = value;
+            if (n == 4)
+                o->html = value;
             a = NULL;
         }
         if (a == NULL)
@@ -164,7 +169,7 @@ int gc_cli_trace(int argc, char **argv)
 int gc_cli_sweep(int argc, char **argv)
 {
     command_options o;
-    int rc = parse(argc, argv, "step tensor json", &o);
+    int rc = parse(argc, argv, "step tensor json html", &o);
     if (rc != 0)
         return rc;
     static gc_spec spec;
@@ -194,6 +199,8 @@ int gc_cli_sweep(int argc, char **argv)
         model, gc_session_batch(session), tensor, o.step,
         spec.checks.step_scale, gc_seed_derive(spec.training.seed, 3),
         &sweep, &err);
+    sweep.pass_below = spec.checks.pass_below;
+    sweep.fail_above = spec.checks.fail_above;
     if (status == GC_OK)
         status = gc_sweep_write_text(&sweep, o.config, stdout, &err);
     if (status == GC_OK && o.json != NULL) {
@@ -208,10 +215,31 @@ int gc_cli_sweep(int argc, char **argv)
                                       o.json, strerror(errno));
         }
     }
+    if (status == GC_OK && o.html != NULL)
+        status = gc_sweep_write_html(&sweep, o.config, o.html, &err);
     if (status != GC_OK) {
         fprintf(stderr, "gradcheck: %s\n", err.message);
         rc = EXIT_USAGE;
     }
     gc_session_free(session);
     return rc;
+}
+
+int gc_cli_report_sweep(const char *path, const char *html, bool *is_sweep)
+{
+    static gc_sweep sweep;
+    char config[1024];
+    gc_error err;
+    gc_error_clear(&err);
+    gc_status status = gc_jsonl_read_sweep(path, &sweep, config,
+                                           sizeof config, is_sweep, &err);
+    if (status == GC_OK && *is_sweep)
+        status = html != NULL
+                 ? gc_sweep_write_html(&sweep, config, html, &err)
+                 : gc_sweep_write_text(&sweep, config, stdout, &err);
+    if (status != GC_OK) {
+        fprintf(stderr, "gradcheck: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    return 0;
 }
