@@ -1043,7 +1043,7 @@ static gc_status html_close(gc_sink *sink, gc_error *err)
     return status;
 }
 
-/* ---- the sweep page ------------------------------------------------------- */
+/* ---- the sweep page ------------------------------------------------------ */
 
 typedef struct {
     const gc_sweep *sweep;
