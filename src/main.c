@@ -65,11 +65,12 @@ static void on_interrupt(int signal_number)
 static void usage(FILE *stream)
 {
     fputs("usage: gradcheck [options] MODEL.cfg\n"
-          "       gradcheck report RUN.jsonl [--html FILE] [options]\n"
+          "       gradcheck report RUN.jsonl|SWEEP.jsonl [--html FILE] "
+          "[options]\n"
           "       gradcheck trace [--step N] [--sample K] [--plugin FILE] "
           "MODEL.cfg\n"
           "       gradcheck sweep [--tensor NAME] [--step N] [--json FILE]\n"
-          "                       [--plugin FILE] MODEL.cfg\n"
+          "                       [--html FILE] [--plugin FILE] MODEL.cfg\n"
           "       gradcheck --list-findings | --explain ID | --help | "
           "--version\n"
           "\n"
@@ -106,6 +107,7 @@ static void usage(FILE *stream)
           "  --sample K         trace: sample K of the step's batch\n"
           "  --tensor NAME      sweep: the tensor, e.g. layer2.W\n"
           "  --json FILE        sweep: also write the points as JSON Lines\n"
+          "  --html FILE        sweep: also write the error curve as a page\n"
           "\n"
           "files: reads MODEL.cfg and the data it names (IDX, CSV, .npy),\n"
           "and RUN.jsonl for report; writes only the files given to --json,\n"
@@ -348,9 +350,14 @@ static gc_status close_sinks(gc_sink **sinks, size_t count,
 }
 
 /* gradcheck report RUN.jsonl [--html FILE] [options]: the saved events
- * again, into an HTML report when --html is given, else the text report. */
+ * again, into an HTML report when --html is given, else the text report;
+ * a sweep's file (gradcheck sweep --json) gives the sweep's. */
 static int report_command(const options *opt)
 {
+    bool sweep_file = false;
+    int rc = gc_cli_report_sweep(opt->config, opt->html, &sweep_file);
+    if (rc != 0 || sweep_file)
+        return rc;
     gc_error err;
     gc_error_clear(&err);
     gc_sink *sink = NULL;

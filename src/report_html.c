@@ -586,7 +586,7 @@ static void json_marks(FILE *f, const html_state *s)
     fputc(']', f);
 }
 
-static void json_data(FILE *f, html_state *s)
+static void json_data(FILE *f, const html_state *s)
 {
     const gc_run_event *r = &s->run;
 
@@ -905,12 +905,14 @@ static void section_charts(FILE *f)
           "</section>\n", f);
 }
 
-static void page_write(FILE *f, html_state *s)
+/* From the doctype to <body>: the title, the style and the handler that
+ * shows script errors on the page. */
+static void page_open(FILE *f, const char *title, size_t title_length)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8"
           "\">\n<meta name=\"viewport\" content=\"width=device-width\">\n"
           "<title>gradcheck: ", f);
-    html_field(f, s->run.config);
+    html_text(f, title, title_length);
     fputs("</title>\n<style>\n", f);
     fwrite(gc_html_style, 1, gc_html_style_length, f);
     /* Installed before the main script, so that even its syntax errors
@@ -922,8 +924,30 @@ static void page_write(FILE *f, html_state *s)
           "'pre');\n  e.id = 'gc-script-error';\n  e.textContent += "
           "'script error: ' + message + ' (line ' + line + ')\\n';\n  "
           "document.body.insertBefore(e, document.body.firstChild);\n};\n"
-          "</script>\n</head>\n<body>\n<header><h1>gradcheck report</h1>\n"
-          "<p class=\"subtitle\">", f);
+          "</script>\n</head>\n<body>\n", f);
+}
+
+/* The data block, then the script that draws from it, and the end. */
+static void page_close(FILE *f, void (*data)(FILE *, const void *),
+                       const void *arg)
+{
+    fputs("<p id=\"gc-status\">charts not drawn yet</p>\n"
+          "<script type=\"application/json\" id=\"gc-data\">", f);
+    data(f, arg);
+    fputs("</script>\n<script>\n", f);
+    fwrite(gc_html_script, 1, gc_html_script_length, f);
+    fputs("</script>\n</body>\n</html>\n", f);
+}
+
+static void run_data(FILE *f, const void *s)
+{
+    json_data(f, s);
+}
+
+static void page_write(FILE *f, html_state *s)
+{
+    page_open(f, s->run.config, GC_FIELD_LEN(s->run.config));
+    fputs("<header><h1>gradcheck report</h1>\n<p class=\"subtitle\">", f);
     html_field(f, s->run.config);
     fputs(" &middot; ", f);
     html_field(f, s->run.network);
@@ -942,12 +966,8 @@ static void page_write(FILE *f, html_state *s)
     section_charts(f);
     section_findings(f, s);
     section_pages(f, s);
-    fputs("</main>\n<p id=\"gc-status\">charts not drawn yet</p>\n"
-          "<script type=\"application/json\" id=\"gc-data\">", f);
-    json_data(f, s);
-    fputs("</script>\n<script>\n", f);
-    fwrite(gc_html_script, 1, gc_html_script_length, f);
-    fputs("</script>\n</body>\n</html>\n", f);
+    fputs("</main>\n", f);
+    page_close(f, run_data, s);
 }
 
 /* ---- closing ------------------------------------------------------------- */
@@ -968,10 +988,23 @@ static void state_free(html_state *s)
     free(s);
 }
 
+/* Flushes, syncs and closes f; 0 or the first errno. */
+static int file_finish(FILE *f)
+{
+    int error = 0;
+
+    if (fflush(f) == EOF || ferror(f))
+        error = errno ? errno : EIO;
+    else if (fsync(fileno(f)) != 0 && errno != EINVAL)
+        error = errno;
+    if (fclose(f) == EOF && error == 0)
+        error = errno;
+    return error;
+}
+
 /* Writes the page into the open .tmp, syncs and closes it; 0 or errno. */
 static int page_finish(html_state *s)
 {
-    int error = 0;
 
     series_settle(&s->train);
     for (size_t i = 0; i < s->tensor_count; i++) {
@@ -982,13 +1015,7 @@ static int page_finish(html_state *s)
         for (int q = 0; q < GC_QTY_COUNT; q++)
             strip_settle(&s->strips[l][q]);
     page_write(s->file, s);
-    if (fflush(s->file) == EOF || ferror(s->file))
-        error = errno ? errno : EIO;
-    else if (fsync(fileno(s->file)) != 0 && errno != EINVAL)
-        error = errno;
-    if (fclose(s->file) == EOF && error == 0)
-        error = errno;
-    return error;
+    return file_finish(s->file);
 }
 
 static gc_status html_close(gc_sink *sink, gc_error *err)
@@ -1013,6 +1040,167 @@ static gc_status html_close(gc_sink *sink, gc_error *err)
                                   strerror(errno));
     }
     state_free(s);
+    return status;
+}
+
+/* ---- the sweep page ------------------------------------------------------ */
+
+typedef struct {
+    const gc_sweep *sweep;
+    const char *config;
+} sweep_page;
+
+static void json_sweep_values(FILE *f, const char *key, const gc_sweep *w,
+                              size_t field)
+{
+    fprintf(f, ",\"%s\":[", key);
+    for (size_t k = 0; k < w->count; k++) {
+        const gc_sweep_point *p = &w->points[k];
+        double v = field == 0 ? p->h : field == 1 ? p->numeric
+                 : field == 2 ? p->rel_error : p->rounding;
+        if (k > 0)
+            fputc(',', f);
+        json_number(f, v);
+    }
+    fputc(']', f);
+}
+
+/* {"kind":"sweep", ...}: the sweep's numbers and one array per column. */
+static void sweep_data(FILE *f, const void *arg)
+{
+    const sweep_page *page = arg;
+    const gc_sweep *w = page->sweep;
+
+    fputs("{\"kind\":\"sweep\",\"config\":", f);
+    json_text(f, page->config, strlen(page->config));
+    fputs(",\"tensor\":", f);
+    json_text(f, w->tensor, sizeof w->tensor);
+    fprintf(f, ",\"elements\":%zu,\"step\":%zu,\"chosen\":%zu,\"best\":%zu",
+            w->elements, w->step, w->chosen, w->best);
+    fputs(",\"analytic\":", f);
+    json_number(f, w->analytic);
+    fputs(",\"rms\":", f);
+    json_number(f, w->rms);
+    fputs(",\"chosenStep\":", f);
+    json_number(f, w->chosen_step);
+    fputs(",\"passBelow\":", f);
+    json_number(f, w->pass_below);
+    fputs(",\"failAbove\":", f);
+    json_number(f, w->fail_above);
+    json_sweep_values(f, "h", w, 0);
+    json_sweep_values(f, "numeric", w, 1);
+    json_sweep_values(f, "rel", w, 2);
+    json_sweep_values(f, "rounding", w, 3);
+    fputs(",\"kink\":\"", f);
+    for (size_t k = 0; k < w->count; k++)
+        fputc(w->points[k].kink ? '1' : '0', f);
+    fputs("\"}", f);
+}
+
+static void sweep_summary(FILE *f, const gc_sweep *w, const char *config)
+{
+    const gc_sweep_point *chosen = &w->points[w->chosen];
+    const gc_sweep_point *best = &w->points[w->best];
+
+    fputs("<section id=\"sweep\"><h2>Sweep</h2>\n<table class=\"meta\">\n",
+          f);
+    row_text(f, "config", config, strlen(config));
+    fputs("<tr><th>tensor</th><td>", f);
+    html_field(f, w->tensor);
+    fprintf(f, ", %zu elements, at training step %zu</td></tr>\n",
+            w->elements, w->step);
+    fprintf(f, "<tr><th>direction</th><td>u as the direction check draws "
+            "it; g.u = %.6e (the backward pass)</td></tr>\n", w->analytic);
+    fputs("<tr><th>difference</th><td>D(h) = (L(&theta; + h u) &minus; "
+          "L(&theta; &minus; h u)) / 2h of the whole batch loss; rel = "
+          "|D &minus; g.u| / (|D| + |g.u|)</td></tr>\n", f);
+    fprintf(f, "<tr><th>chosen step</th><td id=\"sweep-chosen\">h = %.3g "
+            "= step_scale &middot; eps<sup>1/3</sup> &middot; max(rms(&theta;"
+            "), 1) with rms(&theta;) = %.3g; rel. error there %.2e</td>"
+            "</tr>\n", chosen->h, w->rms, chosen->rel_error);
+    fprintf(f, "<tr><th>smallest error</th><td id=\"sweep-best\">%.2e at h "
+            "= %.3g</td></tr>\n", best->rel_error, best->h);
+    if (isfinite(w->pass_below) && isfinite(w->fail_above))
+        fprintf(f, "<tr><th>bands</th><td>pass at rel. error &le; %g, fail "
+                "above %g ([checks] pass_below, fail_above)</td></tr>\n",
+                w->pass_below, w->fail_above);
+    fputs("</table></section>\n", f);
+}
+
+static void sweep_points(FILE *f, const gc_sweep *w)
+{
+    fputs("<section id=\"points\"><h2>Points</h2>\n<table class=\"values\">"
+          "\n<tr><th>h</th><th>D(h)</th><th>rel. error</th><th>rounding "
+          "bound 64 eps max|L| / h</th><th></th></tr>\n", f);
+    for (size_t k = 0; k < w->count; k++) {
+        const gc_sweep_point *p = &w->points[k];
+        fprintf(f, "<tr%s><td>%.3e</td><td>%.7e</td><td>%.2e</td><td>%.2e"
+                "</td><td>%s%s%s</td></tr>\n",
+                p->chosen ? " class=\"chosen\"" : "", p->h, p->numeric,
+                p->rel_error, p->rounding, p->chosen ? "chosen " : "",
+                k == w->best ? "smallest " : "", p->kink ? "kink" : "");
+    }
+    fputs("</table></section>\n", f);
+}
+
+static void sweep_page_write(FILE *f, const gc_sweep *w, const char *config)
+{
+    char title[sizeof w->tensor + 64];
+    sweep_page page = { w, config };
+
+    snprintf(title, sizeof title, "step sweep of %.*s",
+             (int)GC_FIELD_LEN(w->tensor), w->tensor);
+    page_open(f, title, strlen(title));
+    fputs("<header><h1>gradcheck step sweep</h1>\n<p class=\"subtitle\">", f);
+    html_string(f, config);
+    fputs(" &middot; ", f);
+    html_field(f, w->tensor);
+    fprintf(f, " &middot; step %zu</p>\n<nav><a href=\"#sweep\">sweep</a> "
+            "<a href=\"#curve\">error curve</a> <a href=\"#points\">points"
+            "</a></nav>\n</header>\n<main>\n", w->step);
+    sweep_summary(f, w, config);
+    fputs("<section id=\"curve\"><h2>Error curve</h2>\n<p class=\"note\">"
+          "Left of the floor the rounding of each loss evaluation, divided "
+          "by 2h, dominates and the error falls as 1/h; right of it the "
+          "truncation of the central difference dominates and the error "
+          "grows as h<sup>2</sup>.</p>\n<div class=\"chart\" id=\"chart-"
+          "sweep\">relative error against the step h (needs JavaScript)"
+          "</div>\n</section>\n", f);
+    sweep_points(f, w);
+    fputs("</main>\n", f);
+    page_close(f, sweep_data, &page);
+}
+
+gc_status gc_sweep_write_html(const gc_sweep *sweep, const char *config,
+                              const char *path, gc_error *err)
+{
+    if (sweep == NULL || config == NULL || path == NULL || path[0] == '\0'
+        || sweep->count == 0)
+        return gc_error_set(err, GC_EINVAL, "sweep page: no sweep or no "
+                            "file name");
+    size_t length = strlen(path);
+    char *tmp = malloc(length + sizeof ".tmp");
+    if (tmp == NULL)
+        return gc_error_set(err, GC_ENOMEM, "%s: out of memory", path);
+    snprintf(tmp, length + sizeof ".tmp", "%s.tmp", path);
+    gc_status status = GC_OK;
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        status = gc_error_set(err, GC_EIO, "%s: cannot create: %s", tmp,
+                              strerror(errno));
+    } else {
+        sweep_page_write(f, sweep, config);
+        int error = file_finish(f);
+        if (error != 0) {
+            status = gc_error_set(err, GC_EIO, "%s: write failed: %s", tmp,
+                                  strerror(error));
+            remove(tmp);
+        } else if (rename(tmp, path) != 0) {
+            status = gc_error_set(err, GC_EIO, "%s: cannot rename %s to "
+                                  "it: %s", path, tmp, strerror(errno));
+        }
+    }
+    free(tmp);
     return status;
 }
 

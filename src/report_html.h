@@ -23,6 +23,7 @@
 
 #include "events.h"
 #include "status.h"
+#include "sweep.h"
 
 /* Creates "<path>.tmp" (to fail early on a bad path) and returns a sink in
  * *out.  The caller calls (*out)->close exactly once: it writes the page,
@@ -30,5 +31,14 @@
  * run never started), close removes the .tmp and leaves path alone.
  * Fails with GC_EIO (naming the file), GC_ENOMEM or GC_EINVAL. */
 gc_status gc_html_sink_open(const char *path, gc_sink **out, gc_error *err);
+
+/* The page of one step-size sweep (gradcheck sweep --html): the sweep's
+ * numbers, its error curve on log-log axes with the rounding bound, the
+ * check's bands and the chosen step marked, and a table of the points;
+ * the same style and script as the run report.  config is the config
+ * path to show.  Written to "<path>.tmp" and renamed, as the run report
+ * is.  Fails with GC_EINVAL, GC_ENOMEM or GC_EIO (naming the file). */
+gc_status gc_sweep_write_html(const gc_sweep *sweep, const char *config,
+                              const char *path, gc_error *err);
 
 #endif

@@ -79,7 +79,10 @@
     var B = cv.h - PAD.bottom;
     var f = {
       L: L, R: R, T: T, B: B,
-      X: function (x) { return L + (x - o.x0) / (o.x1 - o.x0 || 1) * (R - L); },
+      X: function (x) {
+        var v = o.xlog ? Math.log10(Math.max(x, 1e-300)) : x;
+        return L + (v - o.x0) / (o.x1 - o.x0 || 1) * (R - L);
+      },
       Y: function (y) {
         var v = o.ylog ? Math.log10(Math.max(y, 1e-300)) : y;
         return B - (v - o.y0) / (o.y1 - o.y0 || 1) * (B - T);
@@ -100,10 +103,12 @@
     });
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    linearTicks(o.x0, o.x1, Math.max(3, Math.round((R - L) / 90))).forEach(function (t) {
-      var x = f.X(t);
+    var xt = o.xlog ? logTicks(o.x0, o.x1)
+                    : linearTicks(o.x0, o.x1, Math.max(3, Math.round((R - L) / 90)));
+    xt.forEach(function (t) {
+      var x = o.xlog ? f.X(Math.pow(10, t)) : f.X(t);
       ctx.beginPath(); ctx.moveTo(x, T); ctx.lineTo(x, B); ctx.stroke();
-      ctx.fillText(fmt(t), x, B + 4);
+      ctx.fillText(o.xlog ? '1e' + t : fmt(t), x, B + 4);
     });
     ctx.strokeStyle = '#8a96a3';
     ctx.strokeRect(L, T, R - L, B - T);
@@ -316,6 +321,106 @@
     drawn++;
   }
 
+  /* The step sweep (gradcheck sweep --html): relative error against h
+   * on log-log axes, the rounding bound on the same relative scale, the
+   * check's bands, the chosen step and the two arms of the V named. */
+  function sweepChart() {
+    var h = holder('chart-sweep'), n = data.h.length, i;
+    var g = Math.abs(data.analytic);
+    var bound = data.rounding.map(function (r, k) {
+      var d = Math.abs(data.numeric[k]) + g;
+      return finite(r) && d > 0 ? r / d : null;
+    });
+    var lo = Infinity, hi = -Infinity;
+    data.rel.concat(bound).forEach(function (v) {
+      if (finite(v) && v > 0) {
+        lo = Math.min(lo, Math.log10(v)); hi = Math.max(hi, Math.log10(v));
+      }
+    });
+    if (!(lo <= hi)) { h.textContent = 'No finite error to draw.'; return; }
+    var pb = Math.log10(data.passBelow || 1e-6), fa = Math.log10(data.failAbove || 1e-4);
+    lo = Math.floor(Math.min(lo, pb) - 0.5); hi = Math.ceil(Math.max(hi, fa, 0));
+    var floorValue = Math.pow(10, lo);
+    var clamp = function (v) { return finite(v) ? Math.max(v, floorValue) : v; };
+    var rel = data.rel.map(clamp);
+    var x0 = Math.log10(data.h[0]), x1 = Math.log10(data.h[n - 1]);
+    var cv = canvas(h, width(h), 420);
+    var f = frame(cv, {
+      x0: x0 - 0.25, x1: x1 + 0.25, xlog: true, ylog: true, y0: lo, y1: hi,
+      xlabel: 'finite-difference step h (log scale)',
+      ylabel: 'relative error (log scale)',
+      title: 'relative error of the central difference against the step h, ' +
+             data.tensor + ' at step ' + data.step
+    });
+    var ctx = cv.ctx;
+    function band(a, b, colour) {
+      var ya = f.Y(Math.pow(10, Math.min(Math.max(a, lo), hi)));
+      var yb = f.Y(Math.pow(10, Math.min(Math.max(b, lo), hi)));
+      ctx.fillStyle = colour;
+      ctx.fillRect(f.L + 1, yb, f.R - f.L - 2, ya - yb);
+    }
+    band(lo, pb, 'rgba(42,157,75,0.10)');
+    band(pb, fa, 'rgba(224,164,0,0.12)');
+    band(fa, hi, 'rgba(179,38,30,0.08)');
+    line(ctx, f, data.h, bound.map(clamp), '#5d6d7e', 1.2, [5, 4]);
+    line(ctx, f, data.h, rel, COLOURS[0], 1.8);
+    for (i = 0; i < n; i++) {
+      if (!finite(rel[i])) continue;
+      ctx.beginPath();
+      ctx.arc(f.X(data.h[i]), f.Y(rel[i]), 3, 0, 2 * Math.PI);
+      ctx.fillStyle = COLOURS[0];
+      if (data.kink[i] === '1') {
+        ctx.strokeStyle = COLOURS[0]; ctx.lineWidth = 1.2; ctx.stroke();
+      } else {
+        ctx.fill();
+      }
+    }
+    /* the arms: left of the smallest error rounding, right truncation */
+    ctx.font = 'italic 12px system-ui, sans-serif';
+    ctx.fillStyle = '#39424c';
+    ctx.textBaseline = 'bottom';
+    /* each label above its arm, a quarter of the way in from the end */
+    var left = Math.floor(data.best / 4);
+    var right = n - 1 - Math.floor((n - 1 - data.best) / 4);
+    if (data.best > 1 && finite(rel[left])) {
+      ctx.textAlign = 'left';
+      ctx.fillText('\u2190 rounding arm: error ~ eps |L| / h, falls as 1/h',
+                   f.X(data.h[left]) + 4, f.Y(rel[left]) - 10);
+    }
+    if (n - 1 - data.best > 1 && finite(rel[right])) {
+      ctx.textAlign = 'right';
+      ctx.fillText('truncation arm: error ~ h\u00b2 |L\'\'\'| / 6, grows as h\u00b2 \u2192',
+                   f.X(data.h[right]) - 10, f.Y(rel[right]) - 4);
+    }
+    /* the chosen step: a vertical line, a ring, its numbers */
+    var c = data.chosen, xc = f.X(data.h[c]);
+    ctx.strokeStyle = '#d1495b';
+    ctx.lineWidth = 1.5;
+    ctx.setLineDash([4, 3]);
+    ctx.beginPath(); ctx.moveTo(xc, f.T); ctx.lineTo(xc, f.B); ctx.stroke();
+    ctx.setLineDash([]);
+    if (finite(rel[c])) {
+      ctx.lineWidth = 2.5;
+      ctx.beginPath(); ctx.arc(xc, f.Y(rel[c]), 7, 0, 2 * Math.PI); ctx.stroke();
+    }
+    ctx.font = '600 12px system-ui, sans-serif';
+    ctx.fillStyle = '#d1495b';
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'top';
+    ctx.fillText('chosen h = ' + fmt(data.h[c]) + ', rel ' + fmt(data.rel[c]),
+                 xc + 6, f.T + 6);
+    ctx.font = '11px system-ui, sans-serif';
+    legend(h, [
+      { label: 'relative error |D(h) - g.u| / (|D| + |g.u|)', colour: COLOURS[0] },
+      { label: 'rounding bound 64 eps max|L| / h, relative', colour: '#5d6d7e', thin: true },
+      { label: 'the step gradcheck takes', colour: '#d1495b', thin: true },
+      { label: 'pass (rel <= ' + fmt(data.passBelow) + ')', colour: 'rgba(42,157,75,0.35)' },
+      { label: 'inconclusive', colour: 'rgba(224,164,0,0.4)' },
+      { label: 'fail (rel > ' + fmt(data.failAbove) + ')', colour: 'rgba(179,38,30,0.3)' }
+    ]);
+    drawn++;
+  }
+
   /* Light to dark blue for a share in [0, 1]. */
   function shade(share) {
     var s = Math.sqrt(Math.max(0, Math.min(1, share)));
@@ -481,21 +586,28 @@
   var data;
   try {
     data = JSON.parse(document.getElementById('gc-data').textContent);
-    lossChart();
-    logitChart();
-    checkChart();
-    histograms();
-    pages();
-    window.addEventListener('hashchange', openLinkedPage);
-    openLinkedPage();
+    var status;
+    if (data.kind === 'sweep') {
+      sweepChart();
+      status = drawn + ' chart drawn from ' + data.h.length + ' steps h';
+    } else {
+      lossChart();
+      logitChart();
+      checkChart();
+      histograms();
+      pages();
+      window.addEventListener('hashchange', openLinkedPage);
+      openLinkedPage();
+      status = drawn + ' charts drawn from ' +
+        (data.train ? data.train.step.length : 0) + ' training windows and ' +
+        (data.histograms || []).length + ' histogram series';
+    }
     var marker = el('div', null, 'rendered ' + drawn + ' charts');
     marker.id = 'gc-rendered';
     marker.setAttribute('data-charts', String(drawn));
     marker.hidden = true;
     document.body.appendChild(marker);
-    document.getElementById('gc-status').textContent =
-      drawn + ' charts drawn from ' + (data.train ? data.train.step.length : 0) +
-      ' training windows and ' + (data.histograms || []).length + ' histogram series';
+    document.getElementById('gc-status').textContent = status;
   } catch (e) {
     window.onerror(String(e && e.stack ? e.stack : e), '', 0);
   }

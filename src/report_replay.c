@@ -297,16 +297,15 @@ static gc_status read_event(json_object *o, gc_event *e, replay_bins *b,
     return GC_OK;
 }
 
-static gc_status line_replay(const char *line, size_t length,
-                             const char *where, gc_sink *const *sinks,
-                             size_t sink_count, replay_bins *b,
-                             gc_error *err)
+/* One line as one JSON object in *out (the caller puts it). */
+static gc_status line_parse(const char *line, size_t length,
+                            const char *where, json_object **out,
+                            gc_error *err)
 {
     json_tokener *tok = json_tokener_new();
     json_object *obj;
-    gc_event event;
-    gc_status status;
 
+    *out = NULL;
     if (tok == NULL)
         return gc_error_set(err, GC_ENOMEM, "%s: out of memory", where);
     obj = json_tokener_parse_ex(tok, line, (int)length);
@@ -317,6 +316,21 @@ static gc_status line_replay(const char *line, size_t length,
         return gc_error_set(err, GC_EDATA, "%s: not one JSON object",
                             where);
     }
+    *out = obj;
+    return GC_OK;
+}
+
+static gc_status line_replay(const char *line, size_t length,
+                             const char *where, gc_sink *const *sinks,
+                             size_t sink_count, replay_bins *b,
+                             gc_error *err)
+{
+    json_object *obj;
+    gc_event event;
+    gc_status status = line_parse(line, length, where, &obj, err);
+
+    if (status != GC_OK)
+        return status;
     status = read_event(obj, &event, b, where, err);
     for (size_t i = 0; i < sink_count && status == GC_OK; i++)
         status = sinks[i]->emit(sinks[i], &event, err);
@@ -357,6 +371,125 @@ gc_status gc_jsonl_replay(const char *path, gc_sink *const *sinks,
     free(line);
     free(bins.edges);
     free(bins.counts);
+    fclose(file);
+    return status;
+}
+
+/* ---- the sweep file ------------------------------------------------------ */
+
+static bool event_is(json_object *o, const char *name)
+{
+    json_object *v = member(o, "event");
+
+    return json_object_is_type(v, json_type_string)
+           && strcmp(json_object_get_string(v), name) == 0;
+}
+
+static void read_sweep_head(json_object *o, gc_sweep *w, char *config,
+                            size_t config_size)
+{
+    get_text(o, "config", config, config_size);
+    get_field(o, "tensor", w->tensor);
+    w->elements = get_size(o, "elements");
+    w->step = get_size(o, "step");
+    w->analytic = get_double(o, "analytic");
+    w->rms = get_double(o, "rms");
+    w->chosen_step = get_double(o, "chosen_step");
+    w->pass_below = get_double(o, "pass_below");
+    w->fail_above = get_double(o, "fail_above");
+}
+
+static gc_status read_sweep_point(json_object *o, gc_sweep *w,
+                                  const char *where, gc_error *err)
+{
+    if (!event_is(o, "sweep_point"))
+        return gc_error_set(err, GC_EDATA, "%s: a sweep file holds only "
+                            "sweep_point lines after its sweep line", where);
+    if (w->count == GC_SWEEP_POINTS_MAX)
+        return gc_error_set(err, GC_EDATA, "%s: more than %d sweep points",
+                            where, GC_SWEEP_POINTS_MAX);
+    gc_sweep_point *p = &w->points[w->count];
+    p->h = get_double(o, "h");
+    p->numeric = get_double(o, "numeric");
+    p->rel_error = get_double(o, "rel_error");
+    p->rounding = get_double(o, "rounding");
+    p->chosen = get_bool(o, "chosen");
+    p->kink = get_bool(o, "kink");
+    if (p->chosen)
+        w->chosen = w->count;
+    w->count++;
+    return GC_OK;
+}
+
+/* The chosen point and the smallest error, as gc_sweep_compute finds
+ * them; GC_EDATA when no point is the chosen one. */
+static gc_status sweep_settle(gc_sweep *w, const char *path, gc_error *err)
+{
+    bool chosen = false;
+
+    for (size_t k = 0; k < w->count; k++)
+        chosen = chosen || w->points[k].chosen;
+    if (!chosen)
+        return gc_error_set(err, GC_EDATA, "%s: no sweep_point is the "
+                            "chosen step", path);
+    w->best = w->chosen;
+    for (size_t k = 0; k < w->count; k++)
+        if (isfinite(w->points[k].rel_error)
+            && w->points[k].rel_error < w->points[w->best].rel_error)
+            w->best = k;
+    return GC_OK;
+}
+
+gc_status gc_jsonl_read_sweep(const char *path, gc_sweep *sweep,
+                              char *config, size_t config_size,
+                              bool *is_sweep, gc_error *err)
+{
+    FILE *file = fopen(path, "r");
+    char *line = NULL, where[1100];
+    size_t cap = 0, number = 0, declared = 0;
+    ssize_t length;
+    gc_status status = GC_OK;
+
+    *is_sweep = false;
+    memset(sweep, 0, sizeof *sweep);
+    if (file == NULL)
+        return gc_error_set(err, GC_EIO, "%s: cannot open: %s", path,
+                            strerror(errno));
+    while (status == GC_OK && (length = getline(&line, &cap, file)) >= 0) {
+        number++;
+        while (length > 0 && (line[length - 1] == '\n'
+                              || line[length - 1] == '\r'))
+            line[--length] = '\0';
+        if (length == 0)
+            continue;
+        snprintf(where, sizeof where, "%s:%zu", path, number);
+        json_object *obj;
+        status = line_parse(line, (size_t)length, where, &obj, err);
+        if (status != GC_OK)
+            break;
+        if (!*is_sweep && !event_is(obj, "sweep")) {
+            json_object_put(obj);  /* a run's events: not ours to read */
+            break;
+        }
+        if (!*is_sweep) {
+            *is_sweep = true;
+            read_sweep_head(obj, sweep, config, config_size);
+            declared = get_size(obj, "points");
+        } else {
+            status = read_sweep_point(obj, sweep, where, err);
+        }
+        json_object_put(obj);
+    }
+    if (status == GC_OK && ferror(file))
+        status = gc_error_set(err, GC_EIO, "%s: read failed: %s", path,
+                              strerror(errno));
+    if (status == GC_OK && *is_sweep && sweep->count != declared)
+        status = gc_error_set(err, GC_EDATA, "%s: the sweep line declares "
+                              "%zu points, the file has %zu", path,
+                              declared, sweep->count);
+    if (status == GC_OK && *is_sweep)
+        status = sweep_settle(sweep, path, err);
+    free(line);
     fclose(file);
     return status;
 }

@@ -12,7 +12,9 @@
 
 #include "events.h"
 #include "status.h"
+#include "sweep.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Reads path line by line and emits each event to every sink.  The sinks
@@ -22,5 +24,17 @@
  * emit returned. */
 gc_status gc_jsonl_replay(const char *path, gc_sink *const *sinks,
                           size_t sink_count, gc_error *err);
+
+/* A sweep file (gradcheck sweep --json: one "sweep" line, then its
+ * "sweep_point" lines, docs/json.md) back into *sweep, with its config
+ * path copied into config (config_size bytes).  When the first line is
+ * not a "sweep" event, *is_sweep is false and nothing is read (the file
+ * is a run's: gc_jsonl_replay reads it).  Fails with GC_EIO, or GC_EDATA
+ * (a line that is not JSON, a line of another event, a point count that
+ * differs from the sweep line's, no chosen point), naming the file and
+ * line. */
+gc_status gc_jsonl_read_sweep(const char *path, gc_sweep *sweep,
+                              char *config, size_t config_size,
+                              bool *is_sweep, gc_error *err);
 
 #endif

@@ -442,6 +442,8 @@ gc_status gc_sweep_write_json(const gc_sweep *s, const char *config,
     json_number(out, "analytic", s->analytic, true);
     json_number(out, "rms", s->rms, true);
     json_number(out, "chosen_step", s->chosen_step, true);
+    json_number(out, "pass_below", s->pass_below, true);
+    json_number(out, "fail_above", s->fail_above, true);
     json_number(out, "best_step", s->points[s->best].h, false);
     fputs("}\n", out);
     for (size_t k = 0; k < s->count; k++) {

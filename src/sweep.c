@@ -96,6 +96,8 @@ gc_status gc_sweep_compute(gc_model *m, const gc_batch *batch, size_t tensor,
                            gc_sweep *s, gc_error *err)
 {
     memset(s, 0, sizeof *s);
+    s->pass_below = NAN;
+    s->fail_above = NAN;
     if (tensor >= m->tensor_count)
         return gc_error_set(err, GC_EINVAL, "no tensor %zu (the model has "
                             "%zu)", tensor, m->tensor_count);

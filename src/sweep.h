@@ -51,6 +51,10 @@ typedef struct {
     gc_sweep_point points[GC_SWEEP_POINTS_MAX];
     size_t best;           /* index of the smallest finite rel_error */
     size_t chosen;         /* index of the chosen step */
+    /* The check's bands ([checks] pass_below, fail_above), for the
+     * reports to draw; gc_sweep_compute leaves them NaN, the caller sets
+     * them from its spec. */
+    double pass_below, fail_above;
 } gc_sweep;
 
 /* Sweeps tensor `tensor` (an index into model->tensors) at model->params

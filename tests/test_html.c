@@ -1,5 +1,6 @@
 /* test_html.c - the HTML report: the sink on its own, the report rebuilt
- * from JSON Lines, and the page opened in headless Chromium.
+ * from JSON Lines, the page opened in headless Chromium, and the page of
+ * a step-size sweep (gradcheck sweep --html) the same ways.
  *
  * Chromium (Debian's chromium package, installed by tools/setup.sh) loads
  * the page from a file:// URL with --dump-dom, which prints the DOM after
@@ -349,5 +350,132 @@ Test(html, event_text_is_escaped)
     assert_contains(page, "a&lt;/script&gt;&lt;b&gt;&amp;.cfg");
     assert_contains(page, "a\\u003c/script\\u003e");
     free(page);
+    gc_cli_dir_remove(dir);
+}
+
+/* ---- the sweep page ------------------------------------------------------ */
+
+/* Runs gradcheck sweep of layer2.W of the step-size lesson's network with
+ * --json and --html into dir. */
+static void run_sweep(const char *dir, char *json, char *html, size_t size,
+                      gc_cli_result *r)
+{
+    char cfg[4096];
+
+    snprintf(cfg, sizeof cfg, "%s/fixtures/networks/walkthrough-step-size"
+             ".cfg", GC_SOURCE_DIR);
+    gc_cli_path(json, size, dir, "sweep.jsonl");
+    gc_cli_path(html, size, dir, "sweep.html");
+    const char *args[] = {"sweep", "--tensor", "layer2.W", "--json", json,
+                          "--html", html, cfg, NULL};
+    gc_cli_run(r, dir, args);
+    cr_assert_eq(r->status, 0, "stdout:\n%s\nstderr:\n%s", r->out, r->err);
+}
+
+/* The page draws its one chart without a script error and names the
+ * step gradcheck chose, the same as the text output does. */
+Test(html, sweep_page_renders_in_chromium_with_the_chosen_step,
+     .timeout = 240)
+{
+    char dir[4096], json[4096], html[4096], png[4096];
+    gc_cli_result r;
+
+    gc_cli_dir_make(dir, sizeof dir);
+    run_sweep(dir, json, html, sizeof json, &r);
+    assert_contains(r.out, "the step gradcheck takes, o: h = 6.06e-06");
+    char *dom = chromium_dom(dir, html);
+    assert_lacks(dom, "id=\"gc-script-error\"");
+    assert_contains(dom, "id=\"gc-rendered\" data-charts=\"1\"");
+    assert_contains(dom, "<h1>gradcheck step sweep</h1>");
+    assert_contains(dom, "<td id=\"sweep-chosen\">h = 6.06e-06 ");
+    assert_contains(dom, "rel. error there 4.99e-12");
+    assert_contains(dom, "<td id=\"sweep-best\">4.99e-12 at h = 6.06e-06");
+    /* one table row per step: 45 on the grid and the chosen one */
+    const char *row = dom;
+    size_t rows = 0, chosen_rows = 0;
+    while ((row = strstr(row, "<tr><td>")) != NULL) {
+        rows++;
+        row++;
+    }
+    for (row = dom; (row = strstr(row, "<tr class=\"chosen\">")) != NULL;
+         row++)
+        chosen_rows++;
+    cr_assert_eq(rows + chosen_rows, 46, "%zu rows", rows + chosen_rows);
+    cr_assert_eq(chosen_rows, 1);
+    assert_contains(dom, "1 chart drawn from 46 steps h");
+    gc_cli_path(png, sizeof png, dir, "sweep.png");
+    chromium_screenshot(dir, html, png);
+    free(dom);
+    gc_cli_result_free(&r);
+    gc_cli_dir_remove(dir);
+}
+
+/* `gradcheck report sweep.jsonl` gives the sweep's text again, and with
+ * --html the page the sweep wrote, byte for byte. */
+Test(html, sweep_rebuilt_from_json_lines_is_the_same, .timeout = 120)
+{
+    char dir[4096], json[4096], html[4096], again[4096];
+    gc_cli_result r, page, text;
+    size_t a_length = 0, b_length = 0;
+
+    gc_cli_dir_make(dir, sizeof dir);
+    run_sweep(dir, json, html, sizeof json, &r);
+    gc_cli_path(again, sizeof again, dir, "again.html");
+    const char *page_args[] = {"report", json, "--html", again, NULL};
+    gc_cli_run(&page, dir, page_args);
+    cr_assert_eq(page.status, 0, "stderr:\n%s", page.err);
+    char *a = gc_cli_read(html, &a_length), *b = gc_cli_read(again,
+                                                            &b_length);
+    cr_assert_not_null(a);
+    cr_assert_not_null(b);
+    cr_assert_eq(a_length, b_length);
+    cr_assert_eq(memcmp(a, b, a_length), 0, "the pages differ");
+    const char *text_args[] = {"report", json, NULL};
+    gc_cli_run(&text, dir, text_args);
+    cr_assert_eq(text.status, 0, "stderr:\n%s", text.err);
+    cr_assert_str_eq(text.out, r.out);
+    free(a);
+    free(b);
+    gc_cli_result_free(&r);
+    gc_cli_result_free(&page);
+    gc_cli_result_free(&text);
+    gc_cli_dir_remove(dir);
+}
+
+/* A sweep file cut short or mixed with a run's events is refused, naming
+ * the file (and the line, when one line is wrong). */
+Test(html, broken_sweep_files_are_refused)
+{
+    char dir[4096], bad[4096], html[4096];
+    gc_cli_result r;
+
+    gc_cli_dir_make(dir, sizeof dir);
+    gc_cli_path(bad, sizeof bad, dir, "bad.jsonl");
+    gc_cli_path(html, sizeof html, dir, "out.html");
+    const char *args[] = {"report", bad, "--html", html, NULL};
+
+    gc_cli_write(bad, "{\"event\":\"sweep\",\"tensor\":\"w\",\"points\":2}\n"
+                 "{\"event\":\"sweep_point\",\"h\":1e-6,\"rel_error\":1e-9,"
+                 "\"chosen\":true}\n");
+    gc_cli_run(&r, dir, args);
+    cr_assert_eq(r.status, 2);
+    assert_contains(r.err, "declares 2 points, the file has 1");
+    gc_cli_result_free(&r);
+
+    gc_cli_write(bad, "{\"event\":\"sweep\",\"tensor\":\"w\",\"points\":1}\n"
+                 "{\"event\":\"train\",\"step\":1}\n");
+    gc_cli_run(&r, dir, args);
+    cr_assert_eq(r.status, 2);
+    assert_contains(r.err, "bad.jsonl:2: a sweep file holds only");
+    gc_cli_result_free(&r);
+
+    gc_cli_write(bad, "{\"event\":\"sweep\",\"tensor\":\"w\",\"points\":1}\n"
+                 "{\"event\":\"sweep_point\",\"h\":1e-6,\"rel_error\":1e-9,"
+                 "\"chosen\":false}\n");
+    gc_cli_run(&r, dir, args);
+    cr_assert_eq(r.status, 2);
+    assert_contains(r.err, "no sweep_point is the chosen step");
+    cr_assert_neq(access(html, F_OK), 0, "no page for a broken file");
+    gc_cli_result_free(&r);
     gc_cli_dir_remove(dir);
 }

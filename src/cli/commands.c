@@ -4,6 +4,8 @@
 #include "commands.h"
 
 #include "config.h"
+#include "report_html.h"
+#include "report_replay.h"
 #include "report_trace.h"
 #include "session.h"
 #include "setup.h"
@@ -25,7 +27,7 @@ void gc_cli_commands_usage(FILE *stream)
           "      layer, each delta and gradient beside its finite difference\n"
           "      (defaults: step 0, sample 0)\n"
           "  gradcheck sweep [--tensor NAME] [--step N] [--json FILE]\n"
-          "                  [--plugin FILE] MODEL.cfg\n"
+          "                  [--html FILE] [--plugin FILE] MODEL.cfg\n"
           "      one tensor's directional check at steps h from 1e-12 to\n"
           "      1e-1: the error curve, with the step gradcheck takes\n"
           "      (defaults: the first tensor, step 0)\n",
@@ -38,6 +40,7 @@ typedef struct {
     const char *tensor;
     const char *json;
     const char *plugin;
+    const char *html;
 } command_options;
 
 /* A non-negative integer option value; false (and a message) if not. */
@@ -56,7 +59,7 @@ static bool parse_count(const char *option, const char *text, size_t *out)
 }
 
 /* Parses argv[1..] for the options `allowed` names ("step", "sample",
- * "tensor", "json", "plugin"); returns 0 or an exit status. */
+ * "tensor", "json", "plugin", "html"); returns 0 or an exit status. */
 static int parse(int argc, char **argv, const char *allowed,
                  command_options *o)
 {
@@ -64,9 +67,10 @@ static int parse(int argc, char **argv, const char *allowed,
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *names[] = {"step", "sample", "tensor", "json",
-                               "plugin"};
+                               "plugin", "html"};
         bool matched = false;
-        for (size_t n = 0; n < 5 && !matched; n++) {
+        for (size_t n = 0; n < sizeof names / sizeof names[0] && !matched;
+             n++) {
             size_t len = strlen(names[n]);
             if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, names[n], len) ||
                 (a[2 + len] != '\0' && a[2 + len] != '='))
@@ -92,6 +96,8 @@ static int parse(int argc, char **argv, const char *allowed,
                 o->json = value;
             if (n == 4)
                 o->plugin = value;
+            if (n == 5)
+                o->html = value;
             a = NULL;
         }
         if (a == NULL)
@@ -180,7 +186,7 @@ int gc_cli_trace(int argc, char **argv)
 int gc_cli_sweep(int argc, char **argv)
 {
     command_options o;
-    int rc = parse(argc, argv, "step tensor json plugin", &o);
+    int rc = parse(argc, argv, "step tensor json plugin html", &o);
     if (rc != 0)
         return rc;
     static gc_spec spec;
@@ -211,6 +217,8 @@ int gc_cli_sweep(int argc, char **argv)
         spec.checks.step_scale,
         gc_seed_derive(spec.training.seed, GC_SEED_CHECKS),
         &sweep, &err);
+    sweep.pass_below = spec.checks.pass_below;
+    sweep.fail_above = spec.checks.fail_above;
     if (status == GC_OK)
         status = gc_sweep_write_text(&sweep, o.config, stdout, &err);
     if (status == GC_OK && o.json != NULL) {
@@ -225,10 +233,31 @@ int gc_cli_sweep(int argc, char **argv)
                                       o.json, strerror(errno));
         }
     }
+    if (status == GC_OK && o.html != NULL)
+        status = gc_sweep_write_html(&sweep, o.config, o.html, &err);
     if (status != GC_OK) {
         fprintf(stderr, "gradcheck: %s\n", err.message);
         rc = EXIT_USAGE;
     }
     gc_session_free(session);
     return rc;
+}
+
+int gc_cli_report_sweep(const char *path, const char *html, bool *is_sweep)
+{
+    static gc_sweep sweep;
+    char config[1024];
+    gc_error err;
+    gc_error_clear(&err);
+    gc_status status = gc_jsonl_read_sweep(path, &sweep, config,
+                                           sizeof config, is_sweep, &err);
+    if (status == GC_OK && *is_sweep)
+        status = html != NULL
+                 ? gc_sweep_write_html(&sweep, config, html, &err)
+                 : gc_sweep_write_text(&sweep, config, stdout, &err);
+    if (status != GC_OK) {
+        fprintf(stderr, "gradcheck: %s\n", err.message);
+        return EXIT_USAGE;
+    }
+    return 0;
 }
