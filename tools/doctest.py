@@ -5,7 +5,7 @@ Usage: python3 tools/doctest.py --gradcheck BINARY [--full] [FILE.md ...]
 
 With no FILE, every docs/walkthroughs/*.md and README.md is read.
 
-What counts as a runnable command (docs/walkthroughs/README.md says the
+What counts as a runnable command (docs/walkthroughs/AUTHORING.md says the
 same for authors):
 
   - A line of an indented code block (four spaces) that starts with "$ "
