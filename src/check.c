@@ -47,14 +47,14 @@ struct gc_checker {
     double *numeric_dz[GC_MAX_LAYERS + 1];   /* max_batch x width_l */
     double *noise_dz[GC_MAX_LAYERS + 1];
     unsigned char *kink_dz[GC_MAX_LAYERS + 1];
-    double *z_shift;                         /* max_batch x max width */
+    double *z_shift;                         /* max_batch x max units */
     bool deltas_valid;
     size_t evaluations;                      /* every loss evaluation */
     /* element checks */
     double *numeric_error;                   /* param_count */
     unsigned char *chosen_mask;              /* param_count */
     double *a_squared;                       /* max_batch x max width */
-    double *e_squared;                       /* max_batch x max width */
+    double *e_squared;                       /* max_batch x max units */
     size_t *unit_evals;                      /* 2 per unit: W and b */
     size_t max_fan_in;                       /* widest layer input */
     size_t batch_count;                      /* of the running check */
@@ -84,7 +84,10 @@ gc_status gc_checker_alloc(const gc_model *model, size_t max_batch,
         return gc_error_set(err, GC_ENOMEM, "no memory for the checker");
     c->param_count = model->param_count;
     c->max_batch = max_batch;
-    size_t max_width = 1;
+    /* max_width: the widest layer, the input included (a layer's input
+     * activations); max_units: the widest layer of units (pre-activations
+     * and deltas), often far narrower than the input */
+    size_t max_width = 1, max_units = 1;
     bool ok = true;
     if (model->layers != NULL) {
         c->layer_count = model->layers->layer_count;
@@ -96,6 +99,8 @@ gc_status gc_checker_alloc(const gc_model *model, size_t max_batch,
         size_t units = 0;
         for (size_t l = 1; l <= c->layer_count; l++) {
             units += c->widths[l];
+            if (c->widths[l] > max_units)
+                max_units = c->widths[l];
             if (c->widths[l - 1] > c->max_fan_in)
                 c->max_fan_in = c->widths[l - 1];
         }
@@ -110,11 +115,11 @@ gc_status gc_checker_alloc(const gc_model *model, size_t max_batch,
         }
     }
     c->numeric = malloc(c->param_count * sizeof(double));
-    c->z_shift = malloc(max_batch * max_width * sizeof(double));
+    c->z_shift = malloc(max_batch * max_units * sizeof(double));
     c->numeric_error = malloc(c->param_count * sizeof(double));
     c->chosen_mask = malloc(c->param_count);
     c->a_squared = malloc(max_batch * max_width * sizeof(double));
-    c->e_squared = malloc(max_batch * max_width * sizeof(double));
+    c->e_squared = malloc(max_batch * max_units * sizeof(double));
     if (!ok || !c->numeric ||
         !c->z_shift || !c->numeric_error ||
         !c->chosen_mask || !c->a_squared || !c->e_squared) {

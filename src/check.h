@@ -55,9 +55,14 @@
 
 /* Points per batched partial evaluation (gc_layer_view's
  * sample_losses_unit).  Fixed, so that how points are grouped never
- * depends on the thread count; 128 keeps a thread's scratch at
- * 3 x 128 x (widest layer) doubles, 400 KB for a 128-unit layer. */
-#define GC_POINTS_PER_CALL 128
+ * depends on the thread count.  A thread's scratch is 3 x 64 x (widest
+ * layer) doubles, 200 KB for a 128-unit layer: small enough that even
+ * on 64-32-10 the check stays within issue 7's memory bound (twice a
+ * forward-backward plus the parameters), where 128 points made it 1.42
+ * times that; one thread's parameter-method time was the same within
+ * the noise of a shared machine (784-64-10: 161 against 168 ms;
+ * 784-128-64-10: 2.00 against 2.08 s). */
+#define GC_POINTS_PER_CALL 64
 
 /* Element checks with fewer loss evaluations than this run on one thread
  * (check.c, usable_threads): 65,536 one-sample evaluations take a few
