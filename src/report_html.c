@@ -764,14 +764,9 @@ static void section_trap(FILE *f, const html_state *s)
     fputs("</section>\n", f);
 }
 
-static void finding_block(FILE *f, const gc_finding_event *e, size_t index)
+/* "network" or "layer L", then ", TENSOR" when the finding names one. */
+static void finding_place(FILE *f, const gc_finding_event *e)
 {
-    const char *severity = gc_severity_name(e->severity);
-
-    fprintf(f, "<article class=\"finding %s\" id=\"finding-%zu\">\n<h3>"
-            "<span class=\"sev\">%s</span> ", severity, index, severity);
-    html_field(f, e->id);
-    fprintf(f, "</h3>\n<p class=\"where\">step %zu, ", e->step);
     if (e->layer == 0)
         fputs("network", f);
     else
@@ -780,6 +775,17 @@ static void finding_block(FILE *f, const gc_finding_event *e, size_t index)
         fputs(", ", f);
         html_field(f, e->tensor);
     }
+}
+
+static void finding_block(FILE *f, const gc_finding_event *e, size_t index)
+{
+    const char *severity = gc_severity_name(e->severity);
+
+    fprintf(f, "<article class=\"finding %s\" id=\"finding-%zu\">\n<h3>"
+            "<span class=\"sev\">%s</span> ", severity, index, severity);
+    html_field(f, e->id);
+    fprintf(f, "</h3>\n<p class=\"where\">step %zu, ", e->step);
+    finding_place(f, e);
     fputs("</p>\n<p>", f);
     html_field(f, e->message);
     fputs("</p>\n", f);
@@ -819,14 +825,7 @@ static void section_glance(FILE *f, const html_state *s)
                 i + 1, gc_severity_name(e->severity));
         html_field(f, e->id);
         fprintf(f, "</a> at step %zu, ", e->step);
-        if (e->layer == 0)
-            fputs("network", f);
-        else
-            fprintf(f, "layer %zu", e->layer);
-        if (e->tensor[0] != '\0') {
-            fputs(", ", f);
-            html_field(f, e->tensor);
-        }
+        finding_place(f, e);
         fputs("</li>\n", f);
     }
     if (s->finding_count > 0)
